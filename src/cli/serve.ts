@@ -1,0 +1,36 @@
+import type { Config } from '../config.js';
+import { bootstrapIfEmpty } from '../domain/tenants.js';
+import { createApp } from '../http/app.js';
+import { createServices } from '../services.js';
+import { migrateToLatest } from '../store/migrate.js';
+import type { CliIo } from './index.js';
+
+/** migrate → bootstrap an empty database (printing the admin's one-time password once) → listen. */
+export async function serve(config: Config, io: CliIo): Promise<void> {
+  const services = createServices(config);
+  await migrateToLatest(services.db);
+  const created = await bootstrapIfEmpty(services);
+  if (created?.oneTimePassword) {
+    io.out(
+      [
+        '',
+        'Postern created the default tenant and its first Global Administrator:',
+        `  tenant:   ${created.tenant.id} (${created.tenant.displayName}, domain postern.local)`,
+        `  admin:    ${created.admin.userPrincipalName}`,
+        `  password: ${created.oneTimePassword}`,
+        'This password is shown once and is not stored anywhere readable. Sign in and change it.',
+        '',
+      ].join('\n'),
+    );
+  }
+  const app = await createApp(services);
+  const stop = async (): Promise<void> => {
+    await app.close();
+    await services.close();
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  const address = await app.listen({ port: config.port, host: config.host });
+  io.out(`Postern is listening on ${address} (public URL ${config.publicUrl}, database ${services.dialect})`);
+  await new Promise<void>((resolve) => app.server.once('close', () => resolve()));
+}

@@ -1,0 +1,111 @@
+import { AppError } from '../errors.js';
+import { ROLE } from './roles.js';
+
+/** Who is calling, as established from an access token or a web session. */
+export type Principal =
+  | {
+      readonly kind: 'app';
+      readonly tenantId: string;
+      readonly clientId: string;
+      readonly displayName: string;
+      /** Graph application permissions granted to the app (token `roles` claim) */
+      readonly permissions: readonly string[];
+    }
+  | {
+      readonly kind: 'user';
+      readonly tenantId: string;
+      readonly userId: string;
+      readonly userPrincipalName: string;
+      readonly displayName: string;
+      /** the user's directory role template ids (token `wids` claim), re-read per request */
+      readonly roles: readonly string[];
+      readonly clientId: string | null;
+      readonly scopes: readonly string[];
+    };
+
+export const APPLICATION_PERMISSIONS = [
+  'User.Read.All',
+  'User.ReadWrite.All',
+  'Group.Read.All',
+  'Group.ReadWrite.All',
+  'GroupMember.ReadWrite.All',
+  'RoleManagement.Read.Directory',
+  'RoleManagement.ReadWrite.Directory',
+  'UserAuthenticationMethod.ReadWrite.All',
+  'User-PasswordProfile.ReadWrite.All',
+  'AuditLog.Read.All',
+  'Policy.ReadWrite.AuthenticationMethod',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+] as const;
+export type ApplicationPermission = (typeof APPLICATION_PERMISSIONS)[number];
+
+export function isApplicationPermission(name: string): name is ApplicationPermission {
+  return (APPLICATION_PERMISSIONS as readonly string[]).includes(name);
+}
+
+export type Capability =
+  | 'users.read'
+  | 'users.write'
+  | 'users.password'
+  | 'groups.read'
+  | 'groups.write'
+  | 'groups.members.write'
+  | 'roles.read'
+  | 'roles.write';
+
+/** Application permissions that grant each capability. */
+const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
+  'users.read': ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  'users.write': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  'users.password': ['User-PasswordProfile.ReadWrite.All', 'UserAuthenticationMethod.ReadWrite.All'],
+  'groups.read': ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  'groups.write': ['Group.ReadWrite.All', 'Directory.ReadWrite.All'],
+  'groups.members.write': ['Group.ReadWrite.All', 'GroupMember.ReadWrite.All', 'Directory.ReadWrite.All'],
+  'roles.read': ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  'roles.write': ['RoleManagement.ReadWrite.Directory'],
+};
+
+/**
+ * Directory roles that grant each capability to a signed-in user. `'*'` = every member of the
+ * tenant (Azure lets members read the directory by default). Password resets of other users are
+ * decided per target by canResetPassword (roles.ts), not here.
+ */
+const BY_ROLE: Record<Capability, readonly string[] | '*'> = {
+  'users.read': '*',
+  'users.write': [ROLE.globalAdministrator, ROLE.userAdministrator],
+  'users.password': [
+    ROLE.globalAdministrator,
+    ROLE.privilegedAuthenticationAdministrator,
+    ROLE.authenticationAdministrator,
+    ROLE.userAdministrator,
+    ROLE.helpdeskAdministrator,
+    ROLE.passwordAdministrator,
+  ],
+  'groups.read': '*',
+  'groups.write': [ROLE.globalAdministrator, ROLE.userAdministrator, ROLE.groupsAdministrator],
+  'groups.members.write': [ROLE.globalAdministrator, ROLE.userAdministrator, ROLE.groupsAdministrator],
+  'roles.read': '*',
+  'roles.write': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator],
+};
+
+export function can(principal: Principal, capability: Capability): boolean {
+  if (principal.kind === 'app') {
+    return BY_PERMISSION[capability].some((p) => principal.permissions.includes(p));
+  }
+  const roles = BY_ROLE[capability];
+  return roles === '*' || principal.roles.some((r) => roles.includes(r));
+}
+
+/** Throws 403 naming what was missing. */
+export function requireCapability(principal: Principal, capability: Capability): void {
+  if (can(principal, capability)) return;
+  const needed =
+    principal.kind === 'app'
+      ? `one of the application permissions ${BY_PERMISSION[capability].join(', ')}`
+      : 'a directory role that allows it';
+  throw new AppError('auth.forbidden', {
+    message: `Insufficient privileges to complete the operation: it needs ${needed}.`,
+    data: { capability },
+  });
+}

@@ -1,0 +1,59 @@
+import { availableParallelism } from 'node:os';
+import { hash, verify } from '@node-rs/argon2';
+
+/** The narrow interface the domain needs for password hashing. */
+export interface Hasher {
+  hash(password: string): Promise<string>;
+  verify(encoded: string, password: string): Promise<boolean>;
+  /** true when `encoded` was made with other parameters than the current ones */
+  needsRehash(encoded: string): boolean;
+}
+
+export interface Argon2Params {
+  readonly memoryCost: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+
+/**
+ * argon2id through @node-rs/argon2, whose work runs on libuv's threadpool, never on the event loop.
+ * A semaphore sized to the cores keeps hashing from starving the pool's other users (file and DNS
+ * work, and the SQLite driver's neighbours) and bounds memory to cores × memoryCost.
+ */
+export function createArgon2Hasher(params: Argon2Params, concurrency = availableParallelism()): Hasher {
+  const options = {
+    algorithm: 2, // Algorithm.Argon2id (a const enum, not importable under verbatimModuleSyntax)
+    memoryCost: params.memoryCost,
+    timeCost: params.timeCost,
+    parallelism: params.parallelism,
+  };
+  const limit = createLimiter(Math.max(1, concurrency));
+  const marker = `$argon2id$v=19$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}$`;
+  return {
+    hash: (password) => limit(() => hash(password, options)),
+    verify: (encoded, password) =>
+      limit(async () => {
+        try {
+          return await verify(encoded, password);
+        } catch {
+          return false; // a malformed stored hash is a failed verification, not a crash
+        }
+      }),
+    needsRehash: (encoded) => !encoded.startsWith(marker),
+  };
+}
+
+function createLimiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    active += 1;
+    try {
+      return await task();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
+}

@@ -1,0 +1,108 @@
+import { assertThat } from '../errors.js';
+import { insertRoleAssignment } from '../store/role-assignments.js';
+import { countTenants, DEFAULT_TENANT_SETTINGS, findDomain, findTenantByDomain, findTenantById, insertDomain, insertTenant, type Edition, type Tenant } from '../store/tenants.js';
+import type { User } from '../store/users.js';
+import { recordAudit, type RequestContext } from './audit.js';
+import type { DomainDeps } from './deps.js';
+import { ROLE } from './roles.js';
+import { checkDomainName } from './upn.js';
+import { assertPasswordAcceptable, createUser, generateTemporaryPassword } from './users.js';
+
+export const DEFAULT_TENANT_DOMAIN = 'postern.local';
+
+export interface CreateTenantInput {
+  name: string;
+  domain: string;
+  adminUpn: string;
+  /** omitted: a one-time password is generated, returned once, and must be changed at first sign-in */
+  adminPassword?: string | undefined;
+  edition?: Edition;
+}
+
+export interface CreatedTenant {
+  tenant: Tenant;
+  admin: User;
+  /** set only when the password was generated */
+  oneTimePassword: string | undefined;
+}
+
+/** Creates a tenant with one verified domain and a Global Administrator. */
+export async function createTenant(deps: DomainDeps, ctx: RequestContext, input: CreateTenantInput): Promise<CreatedTenant> {
+  const domain = input.domain.toLowerCase();
+  const problem = checkDomainName(domain);
+  assertThat(!problem, 'tenant.domain_invalid', { message: `The domain name is not valid: ${problem?.reason ?? ''}.` });
+  assertThat(!(await findDomain(deps.db, domain)), 'tenant.domain_taken', { data: { domain } });
+  assertThat(input.name.trim().length > 0 && input.name.length <= 256, 'request.invalid', { message: 'The tenant name must be 1 to 256 characters.' });
+  if (input.adminPassword !== undefined) assertPasswordAcceptable(input.adminPassword);
+
+  const now = deps.clock.now().toISOString();
+  const tenant: Tenant = {
+    id: deps.random.uuid(),
+    displayName: input.name.trim(),
+    edition: input.edition ?? 'premium',
+    settings: { ...DEFAULT_TENANT_SETTINGS },
+    createdAt: now,
+  };
+  await deps.db.transaction().execute(async (trx) => {
+    await insertTenant(trx, tenant);
+    await insertDomain(trx, { domain, tenantId: tenant.id, isVerified: true, isDefault: true }, now);
+    await recordAudit(deps, trx, ctx, {
+      tenantId: tenant.id,
+      activity: 'Add tenant',
+      category: 'DirectoryManagement',
+      operationType: 'Add',
+      targets: [{ id: tenant.id, displayName: tenant.displayName, type: 'Directory', userPrincipalName: null, modifiedProperties: [] }],
+    });
+  });
+
+  const oneTimePassword = input.adminPassword === undefined ? generateTemporaryPassword(deps.random) : undefined;
+  const admin = await createUser(deps, ctx, {
+    tenantId: tenant.id,
+    userPrincipalName: input.adminUpn,
+    displayName: 'Global Administrator',
+    password: input.adminPassword ?? oneTimePassword!,
+    forceChangePasswordNextSignIn: false,
+  });
+  await deps.db.transaction().execute(async (trx) => {
+    await insertRoleAssignment(trx, {
+      id: deps.random.uuid(),
+      tenantId: tenant.id,
+      principalId: admin.id,
+      roleDefinitionId: ROLE.globalAdministrator,
+      directoryScopeId: '/',
+      createdDateTime: now,
+    });
+    await recordAudit(deps, trx, ctx, {
+      tenantId: tenant.id,
+      activity: 'Add member to role',
+      category: 'RoleManagement',
+      operationType: 'Assign',
+      targets: [
+        { id: admin.id, displayName: admin.displayName, type: 'User', userPrincipalName: admin.userPrincipalName, modifiedProperties: [] },
+        { id: ROLE.globalAdministrator, displayName: 'Global Administrator', type: 'Role', userPrincipalName: null, modifiedProperties: [] },
+      ],
+    });
+  });
+  return { tenant, admin, oneTimePassword };
+}
+
+/** `serve` on an empty database: the default tenant on postern.local and its first admin. */
+export async function bootstrapIfEmpty(deps: DomainDeps): Promise<CreatedTenant | undefined> {
+  if ((await countTenants(deps.db)) > 0) return undefined;
+  return createTenant(deps, systemContext(deps), {
+    name: 'Postern',
+    domain: DEFAULT_TENANT_DOMAIN,
+    adminUpn: `admin@${DEFAULT_TENANT_DOMAIN}`,
+  });
+}
+
+/** The `{tenant}` path segment of the OAuth endpoints: a tenant id or one of its domains. */
+export async function resolveTenant(deps: Pick<DomainDeps, 'db'>, key: string): Promise<Tenant | undefined> {
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key)) return findTenantById(deps.db, key);
+  return findTenantByDomain(deps.db, key);
+}
+
+/** The context for work the system does itself (CLI, bootstrap): no principal. */
+export function systemContext(deps: Pick<DomainDeps, 'random'>): RequestContext {
+  return { principal: null, ipAddress: null, userAgent: 'postern-cli', correlationId: deps.random.uuid() };
+}

@@ -1,0 +1,81 @@
+/**
+ * The closed registry of error codes. Every failure a caller can see is one of these: tests assert
+ * the code, the HTTP layer maps it to a status and to the surface's body (Graph, Postern API, OAuth).
+ * Messages are written for the person reading them and name the problem; `data` adds specifics
+ * (never a secret).
+ */
+export const errorCodes = {
+  // request shape
+  'request.invalid_json': { status: 400, graph: 'BadRequest', message: 'The request body is not valid JSON.' },
+  'request.invalid': { status: 400, graph: 'Request_BadRequest', message: 'The request is invalid.' },
+  'request.unknown_property': { status: 400, graph: 'Request_BadRequest', message: 'The request names a property that does not exist on this resource.' },
+  'request.too_large': { status: 413, graph: 'Request_EntityTooLarge', message: 'The request body is larger than the limit.' },
+  'request.unsupported_media_type': { status: 415, graph: 'BadRequest', message: 'The request body must be application/json.' },
+  'request.unsupported_query': { status: 400, graph: 'Request_UnsupportedQuery', message: 'The query is not supported.' },
+  'request.not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The resource does not exist.' },
+  'request.method_not_allowed': { status: 405, graph: 'Request_BadRequest', message: 'The method is not allowed on this resource.' },
+  'request.rate_limited': { status: 429, graph: 'TooManyRequests', message: 'Too many requests. Try again later.' },
+
+  // authentication / authorisation of the caller
+  'auth.token_missing': { status: 401, graph: 'InvalidAuthenticationToken', message: 'Access token is empty.' },
+  'auth.token_invalid': { status: 401, graph: 'InvalidAuthenticationToken', message: 'Access token validation failure. Invalid audience, issuer, signature or expiry.' },
+  'auth.session_required': { status: 401, graph: 'InvalidAuthenticationToken', message: 'Sign in first.' },
+  'auth.csrf_failed': { status: 403, graph: 'Authorization_RequestDenied', message: 'The request was refused because its CSRF token is missing or wrong.' },
+  'auth.forbidden': { status: 403, graph: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' },
+  'auth.delegated_only': { status: 403, graph: 'Authorization_RequestDenied', message: 'This operation needs a signed-in user (a delegated token).' },
+  'auth.invalid_credentials': { status: 401, graph: 'Authorization_RequestDenied', message: 'Your account or password is incorrect.' },
+  'auth.account_locked': { status: 423, graph: 'Authorization_RequestDenied', message: 'Your account is temporarily locked to prevent unauthorized use. Try again later, and if you still have trouble, contact your admin.' },
+  'auth.account_disabled': { status: 403, graph: 'Authorization_RequestDenied', message: 'Your account has been disabled. Contact your admin.' },
+  'auth.password_expired': { status: 403, graph: 'Authorization_RequestDenied', message: 'Your password has expired or must be changed before you can sign in.' },
+
+  // directory objects
+  'user.not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The user does not exist in this tenant.' },
+  'user.upn_invalid': { status: 400, graph: 'Request_BadRequest', message: 'The userPrincipalName is not valid.' },
+  'user.upn_domain_unverified': { status: 400, graph: 'Request_BadRequest', message: 'The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.' },
+  'user.upn_taken': { status: 400, graph: 'Request_BadRequest', message: 'Another object with the same value for property userPrincipalName already exists.' },
+  'user.cannot_delete_self': { status: 400, graph: 'Request_BadRequest', message: 'You cannot delete your own account.' },
+  'group.not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The group does not exist in this tenant.' },
+  'group.member_exists': { status: 400, graph: 'Request_BadRequest', message: 'One or more added object references already exist for the following modified properties: \'members\'.' },
+  'group.member_not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The object is not a member of this group.' },
+  'group.cycle': { status: 400, graph: 'Request_BadRequest', message: 'Adding this group would make the group a member of itself.' },
+  'role.not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The directory role does not exist.' },
+  'role.assignment_exists': { status: 400, graph: 'Request_BadRequest', message: 'A conflicting object with one or more of the specified property values is present in the directory: the principal already holds this role.' },
+  'role.assignment_not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The role assignment does not exist.' },
+  'role.last_global_admin': { status: 400, graph: 'Request_BadRequest', message: 'The last Global Administrator of a tenant cannot be removed.' },
+  'tenant.not_found': { status: 400, graph: 'Request_BadRequest', message: 'The tenant does not exist.' },
+  'tenant.domain_taken': { status: 400, graph: 'Request_BadRequest', message: 'The domain is already registered to a tenant.' },
+  'tenant.domain_invalid': { status: 400, graph: 'Request_BadRequest', message: 'The domain name is not valid.' },
+  'app.not_found': { status: 400, graph: 'Request_BadRequest', message: 'The application does not exist.' },
+  'app.permission_unknown': { status: 400, graph: 'Request_BadRequest', message: 'The permission name is not a known Graph application permission.' },
+
+  // passwords
+  'password.policy_violation': { status: 400, graph: 'Request_BadRequest', message: 'The password does not meet the password policy.' },
+  'password.required': { status: 400, graph: 'Request_BadRequest', message: 'A password is required.' },
+
+  'internal': { status: 500, graph: 'generalException', message: 'Something went wrong on our side. Use the request id to ask your admin.' },
+} as const satisfies Record<string, { status: number; graph: string; message: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly data: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, options: { message?: string; data?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(options.message ?? errorCodes[code].message, { cause: options.cause });
+    this.code = code;
+    this.status = errorCodes[code].status;
+    this.data = options.data ? Object.freeze({ ...options.data }) : undefined;
+  }
+}
+
+/** Logto-style assertion: throws the registered error when the condition is false. */
+export function assertThat(
+  condition: unknown,
+  code: ErrorCode,
+  options?: { message?: string; data?: Record<string, unknown> },
+): asserts condition {
+  if (!condition) throw new AppError(code, options);
+}

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { AppError } from '../errors.js';
+import type { Services } from '../services.js';
+import { sendError, toAppError } from './errors.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { registerRoutes } from './routes/index.js';
+
+export interface AppOptions {
+  /** pino logger options, or false for tests */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Builds the Fastify app. `app.inject()` drives it in tests; `serve` listens with it. */
+export async function createApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { config } = services;
+  const https = config.tls ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) } : null;
+  const app = Fastify({
+    ...(https ? { https } : {}),
+    logger: options.logger ?? {
+      level: config.logLevel,
+      // never log bodies, cookies or authorization headers: they carry passwords and tokens
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  const metrics = createMetrics();
+  app.decorate('metrics', metrics);
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+      },
+    },
+    hsts: config.publicUrl.startsWith('https://'),
+  });
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const appError = toAppError(err);
+    if (appError.code === 'internal') request.log.error({ err }, 'unhandled error');
+    return sendError(request, reply, appError);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new AppError('request.not_found', { message: `Resource not found for the segment '${request.url.split('?')[0] ?? ''}'.` })),
+  );
+
+  registerRoutes(app, services);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
+}

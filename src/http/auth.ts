@@ -1,0 +1,57 @@
+import type { FastifyRequest } from 'fastify';
+import type { RequestContext } from '../domain/audit.js';
+import type { Principal } from '../domain/authorization.js';
+import { AppError } from '../errors.js';
+import type { Services } from '../services.js';
+import { findApplicationByClientId } from '../store/applications.js';
+import { listRoleIdsOfPrincipal } from '../store/role-assignments.js';
+import { findUserById } from '../store/users.js';
+import { headerValue } from './errors.js';
+
+/**
+ * Establishes the caller from `Authorization: Bearer <jwt>`. A user's roles and standing are re-read
+ * from the database on every request, so disabling a user, revoking their sessions or removing a
+ * role takes effect before the token expires.
+ */
+export async function authenticateBearer(services: Services, request: FastifyRequest): Promise<Principal> {
+  const header = headerValue(request, 'authorization');
+  if (!header) throw new AppError('auth.token_missing');
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match?.[1]) throw new AppError('auth.token_invalid', { message: 'The Authorization header must be "Bearer <access token>".' });
+  const claims = await services.tokens.verify(match[1]);
+  if (!claims) throw new AppError('auth.token_invalid');
+  const tenantId = claims.tid;
+
+  if (claims.idtyp === 'app') {
+    const clientId = typeof claims.appid === 'string' ? claims.appid : '';
+    const app = await findApplicationByClientId(services.db, tenantId, clientId);
+    if (!app) throw new AppError('auth.token_invalid', { message: 'The application of this token no longer exists.' });
+    const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+    return { kind: 'app', tenantId, clientId: app.clientId, displayName: app.displayName, permissions: roles };
+  }
+
+  const user = await findUserById(services.db, tenantId, typeof claims.oid === 'string' ? claims.oid : '');
+  const issuedAt = (claims.iat ?? 0) * 1000;
+  if (!user || !user.accountEnabled || issuedAt < Math.floor(Date.parse(user.signInSessionsValidFrom) / 1000) * 1000) {
+    throw new AppError('auth.token_invalid', { message: 'The user of this token is disabled, deleted or was signed out.' });
+  }
+  return {
+    kind: 'user',
+    tenantId,
+    userId: user.id,
+    userPrincipalName: user.userPrincipalName,
+    displayName: user.displayName,
+    roles: await listRoleIdsOfPrincipal(services.db, tenantId, user.id),
+    clientId: typeof claims.azp === 'string' ? claims.azp : null,
+    scopes: typeof claims.scp === 'string' ? claims.scp.split(' ') : [],
+  };
+}
+
+export function requestContext(request: FastifyRequest, principal: Principal | null): RequestContext {
+  return {
+    principal,
+    ipAddress: request.ip ?? null,
+    userAgent: headerValue(request, 'user-agent') ?? null,
+    correlationId: headerValue(request, 'client-request-id') ?? request.id,
+  };
+}

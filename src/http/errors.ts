@@ -1,0 +1,79 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ZodError } from 'zod';
+import { AppError, errorCodes } from '../errors.js';
+
+/** Which body shape a path answers errors in. */
+export type Surface = 'graph' | 'api' | 'oauth' | 'plain';
+
+export function surfaceOf(url: string): Surface {
+  if (url.startsWith('/v1.0/') || url === '/v1.0' || url.startsWith('/beta/')) return 'graph';
+  if (url.startsWith('/api/')) return 'api';
+  if (/^\/[^/]+\/oauth2\//.test(url)) return 'oauth';
+  return 'plain';
+}
+
+/** Turns anything thrown into a registered AppError; unknown errors become `internal` (and are logged). */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof ZodError) {
+    const unknownKeys = err.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys : []));
+    if (unknownKeys.length > 0) {
+      return new AppError('request.unknown_property', {
+        message: `Property ${unknownKeys.map((k) => `'${k}'`).join(', ')} does not exist on this resource or cannot be set.`,
+        data: { properties: unknownKeys },
+      });
+    }
+    const first = err.issues[0];
+    const where = first && first.path.length > 0 ? `'${first.path.join('.')}'` : 'the request';
+    return new AppError('request.invalid', {
+      message: `Invalid value for ${where}: ${first?.message ?? 'invalid input'}.`,
+      data: { issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
+  }
+  const fe = err as Partial<FastifyError> & { type?: string };
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('request.too_large', { message: 'The request body is larger than the 64 KiB limit.' });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('request.unsupported_media_type');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('request.invalid_json', { message: 'The request body is empty; it must be a JSON object.' });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('request.invalid_json', { message: `The request body is not valid JSON: ${fe.message ?? ''}` });
+  }
+  if (err instanceof SyntaxError && fe.statusCode === 400) {
+    return new AppError('request.invalid_json', { message: `The request body is not valid JSON: ${err.message}` });
+  }
+  if (fe.statusCode === 429) return new AppError('request.rate_limited');
+  if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new AppError('request.invalid', { message: fe.message ?? 'The request is invalid.' });
+  }
+  return new AppError('internal', { cause: err });
+}
+
+/** Writes the error in the body shape of the path's surface. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
+  const surface = surfaceOf(request.url);
+  void reply.code(err.status).header('cache-control', 'no-store');
+  if (surface === 'graph') {
+    return reply.send({
+      error: {
+        code: errorCodes[err.code].graph,
+        message: err.message,
+        innerError: {
+          code: err.code,
+          date: new Date().toISOString().slice(0, 19),
+          'request-id': request.id,
+          'client-request-id': headerValue(request, 'client-request-id') ?? request.id,
+        },
+      },
+    });
+  }
+  const details = err.data && err.code !== 'internal' ? { details: err.data } : {};
+  return reply.send({ error: { code: err.code, message: err.message, ...details, requestId: request.id } });
+}
+
+export function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

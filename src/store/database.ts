@@ -1,0 +1,207 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+
+/**
+ * The table map. Portable types only: text ids (GUIDs), ISO-8601 UTC timestamps as text (they sort),
+ * booleans as 0/1 integers, JSON as text. The same rows then read back identically on SQLite and
+ * PostgreSQL.
+ */
+export interface Database {
+  tenants: TenantsTable;
+  tenant_domains: TenantDomainsTable;
+  users: UsersTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  role_assignments: RoleAssignmentsTable;
+  applications: ApplicationsTable;
+  signing_keys: SigningKeysTable;
+  refresh_tokens: RefreshTokensTable;
+  sessions: SessionsTable;
+  audit_events: AuditEventsTable;
+}
+
+export type Bool = 0 | 1;
+
+export interface TenantsTable {
+  id: string;
+  display_name: string;
+  edition: 'free' | 'basic' | 'premium';
+  /** JSON: lockout and (later) password/SSPR policy overrides. */
+  settings: string;
+  created_at: string;
+}
+
+export interface TenantDomainsTable {
+  /** lower case, unique across all tenants: a UPN's domain selects its tenant */
+  domain: string;
+  tenant_id: string;
+  is_verified: Bool;
+  is_default: Bool;
+  created_at: string;
+}
+
+export interface UsersTable {
+  id: string;
+  tenant_id: string;
+  user_principal_name: string;
+  /** lower-cased UPN, unique: Azure compares UPNs case-insensitively */
+  upn_key: string;
+  display_name: string;
+  given_name: string | null;
+  surname: string | null;
+  mail: string | null;
+  other_mails: string; // JSON string[]
+  mobile_phone: string | null;
+  business_phones: string; // JSON string[]
+  job_title: string | null;
+  account_enabled: Bool;
+  password_policies: string | null;
+  password_hash: string | null;
+  force_change_password_next_sign_in: Bool;
+  force_change_password_next_sign_in_with_mfa: Bool;
+  last_password_change_at: string | null;
+  on_premises_sync_enabled: Bool | null;
+  on_premises_immutable_id: string | null;
+  password_source: 'cloud' | 'hashSync' | 'passThrough';
+  /** smart lockout state */
+  failed_sign_in_count: number;
+  lockout_count: number;
+  locked_until: string | null;
+  recent_bad_hashes: string; // JSON string[] of keyed fingerprints, never the password
+  /** bumped when sessions and refresh tokens must die (password reset, revoke) */
+  sign_in_sessions_valid_from: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GroupsTable {
+  id: string;
+  tenant_id: string;
+  display_name: string;
+  description: string | null;
+  mail_nickname: string | null;
+  security_enabled: Bool;
+  mail_enabled: Bool;
+  created_at: string;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  member_id: string;
+  member_type: 'user' | 'group';
+  tenant_id: string;
+  created_at: string;
+}
+
+export interface RoleAssignmentsTable {
+  id: string;
+  tenant_id: string;
+  principal_id: string;
+  /** the built-in role's template id (Azure's roleDefinitionId) */
+  role_definition_id: string;
+  directory_scope_id: string;
+  created_at: string;
+}
+
+export interface ApplicationsTable {
+  id: string;
+  tenant_id: string;
+  client_id: string;
+  display_name: string;
+  /** argon2id hash of the client secret; null for public clients */
+  secret_hash: string | null;
+  secret_hint: string | null;
+  permissions: string; // JSON string[] of Graph application permission names
+  is_public: Bool;
+  created_at: string;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string; // JSON
+  private_jwk_sealed: string; // SecretBox-sealed JSON
+  created_at: string;
+  /** signing starts after this (new keys are published before they sign) */
+  active_from: string;
+  /** no longer signs after this; still published until expires_at */
+  retired_at: string | null;
+  expires_at: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  token_hash: string;
+  family_id: string;
+  tenant_id: string;
+  user_id: string;
+  client_id: string;
+  scope: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  tenant_id: string;
+  user_id: string;
+  csrf_token_hash: string;
+  created_at: string;
+  expires_at: string;
+  last_seen_at: string;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  tenant_id: string;
+  /** position in the tenant's hash chain, from 1 */
+  seq: number;
+  activity_date_time: string;
+  activity_display_name: string;
+  category: string;
+  logged_by_service: string;
+  operation_type: string;
+  result: 'success' | 'failure' | 'timeout';
+  result_reason: string;
+  correlation_id: string;
+  initiated_by: string; // JSON
+  target_resources: string; // JSON
+  additional_details: string; // JSON
+  prev_hash: string;
+  hash: string;
+}
+
+export type Db = Kysely<Database>;
+export type Executor = Kysely<Database> | Transaction<Database>;
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface DbHandle {
+  db: Db;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+/** Opens the database named by DATABASE_URL (`sqlite:<path>` or `postgres://…`). */
+export function openDatabase(url: string): DbHandle {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const sqlite = new SQLite(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return { db, dialect: 'sqlite', close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+export const toBool = (v: boolean): Bool => (v ? 1 : 0);
+export const fromBool = (v: number | null | undefined): boolean => v === 1;

@@ -1,0 +1,251 @@
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
+import type { Database, Executor, UsersTable } from './database.js';
+import { fromBool, toBool } from './database.js';
+
+export type PasswordSource = 'cloud' | 'hashSync' | 'passThrough';
+
+export interface User {
+  id: string;
+  tenantId: string;
+  userPrincipalName: string;
+  displayName: string;
+  givenName: string | null;
+  surname: string | null;
+  mail: string | null;
+  otherMails: string[];
+  mobilePhone: string | null;
+  businessPhones: string[];
+  jobTitle: string | null;
+  accountEnabled: boolean;
+  passwordPolicies: string | null;
+  passwordHash: string | null;
+  forceChangePasswordNextSignIn: boolean;
+  forceChangePasswordNextSignInWithMfa: boolean;
+  lastPasswordChangeDateTime: string | null;
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesImmutableId: string | null;
+  passwordSource: PasswordSource;
+  failedSignInCount: number;
+  lockoutCount: number;
+  lockedUntil: string | null;
+  recentBadHashes: string[];
+  signInSessionsValidFrom: string;
+  createdDateTime: string;
+  updatedDateTime: string;
+}
+
+/** Properties a Graph PATCH may change (the password has its own path). */
+export type UserPatch = Partial<
+  Pick<
+    User,
+    | 'userPrincipalName'
+    | 'displayName'
+    | 'givenName'
+    | 'surname'
+    | 'mail'
+    | 'otherMails'
+    | 'mobilePhone'
+    | 'businessPhones'
+    | 'jobTitle'
+    | 'accountEnabled'
+    | 'passwordPolicies'
+    | 'forceChangePasswordNextSignIn'
+    | 'forceChangePasswordNextSignInWithMfa'
+    | 'onPremisesImmutableId'
+  >
+>;
+
+export async function insertUser(db: Executor, u: User): Promise<void> {
+  await db.insertInto('users').values(toRow(u)).execute();
+}
+
+export async function findUserById(db: Executor, tenantId: string, id: string): Promise<User | undefined> {
+  const row = await db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id.toLowerCase()).executeTakeFirst();
+  return row && toUser(row);
+}
+
+/** By UPN across all tenants: the UPN's domain already selects the tenant. */
+export async function findUserByUpn(db: Executor, upn: string): Promise<User | undefined> {
+  const row = await db.selectFrom('users').selectAll().where('upn_key', '=', upn.toLowerCase()).executeTakeFirst();
+  return row && toUser(row);
+}
+
+/** Graph's `users/{id | userPrincipalName}`. */
+export async function findUserByIdOrUpn(db: Executor, tenantId: string, key: string): Promise<User | undefined> {
+  const column = key.includes('@') ? 'upn_key' : 'id';
+  const row = await db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where(column, '=', key.toLowerCase()).executeTakeFirst();
+  return row && toUser(row);
+}
+
+export async function updateUser(db: Executor, tenantId: string, id: string, patch: UserPatch, updatedAt: string): Promise<void> {
+  const values: Partial<UsersTable> = { updated_at: updatedAt };
+  if (patch.userPrincipalName !== undefined) {
+    values.user_principal_name = patch.userPrincipalName;
+    values.upn_key = patch.userPrincipalName.toLowerCase();
+  }
+  if (patch.displayName !== undefined) values.display_name = patch.displayName;
+  if (patch.givenName !== undefined) values.given_name = patch.givenName;
+  if (patch.surname !== undefined) values.surname = patch.surname;
+  if (patch.mail !== undefined) values.mail = patch.mail;
+  if (patch.otherMails !== undefined) values.other_mails = JSON.stringify(patch.otherMails);
+  if (patch.mobilePhone !== undefined) values.mobile_phone = patch.mobilePhone;
+  if (patch.businessPhones !== undefined) values.business_phones = JSON.stringify(patch.businessPhones);
+  if (patch.jobTitle !== undefined) values.job_title = patch.jobTitle;
+  if (patch.accountEnabled !== undefined) values.account_enabled = toBool(patch.accountEnabled);
+  if (patch.passwordPolicies !== undefined) values.password_policies = patch.passwordPolicies;
+  if (patch.forceChangePasswordNextSignIn !== undefined) values.force_change_password_next_sign_in = toBool(patch.forceChangePasswordNextSignIn);
+  if (patch.forceChangePasswordNextSignInWithMfa !== undefined) {
+    values.force_change_password_next_sign_in_with_mfa = toBool(patch.forceChangePasswordNextSignInWithMfa);
+  }
+  if (patch.onPremisesImmutableId !== undefined) values.on_premises_immutable_id = patch.onPremisesImmutableId;
+  await db.updateTable('users').set(values).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+}
+
+export async function setPasswordHash(
+  db: Executor,
+  id: string,
+  change: { passwordHash: string; changedAt: string | null; forceChange?: boolean },
+): Promise<void> {
+  const values: Partial<UsersTable> = { password_hash: change.passwordHash };
+  if (change.changedAt !== null) values.last_password_change_at = change.changedAt;
+  if (change.forceChange !== undefined) values.force_change_password_next_sign_in = toBool(change.forceChange);
+  await db.updateTable('users').set(values).where('id', '=', id).execute();
+}
+
+export interface LockoutState {
+  failedSignInCount: number;
+  lockoutCount: number;
+  lockedUntil: string | null;
+  recentBadHashes: string[];
+}
+
+export async function setLockoutState(db: Executor, id: string, s: LockoutState): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({
+      failed_sign_in_count: s.failedSignInCount,
+      lockout_count: s.lockoutCount,
+      locked_until: s.lockedUntil,
+      recent_bad_hashes: JSON.stringify(s.recentBadHashes),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function deleteUser(db: Executor, tenantId: string, id: string): Promise<void> {
+  await db.deleteFrom('group_members').where('member_id', '=', id).execute();
+  await db.deleteFrom('role_assignments').where('principal_id', '=', id).execute();
+  await db.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+}
+
+/** Filterable user properties and the column behind each. */
+export const USER_FILTER_COLUMNS = {
+  id: 'id',
+  userPrincipalName: 'upn_key',
+  displayName: 'display_name',
+  givenName: 'given_name',
+  surname: 'surname',
+  mail: 'mail',
+  mobilePhone: 'mobile_phone',
+  jobTitle: 'job_title',
+  accountEnabled: 'account_enabled',
+  onPremisesImmutableId: 'on_premises_immutable_id',
+} as const satisfies Record<string, keyof UsersTable>;
+
+export type UserFilterField = keyof typeof USER_FILTER_COLUMNS;
+
+export interface UserFilter {
+  field: UserFilterField;
+  op: 'eq' | 'startswith';
+  value: string | boolean;
+}
+
+export interface UserListQuery {
+  filters: UserFilter[];
+  /** continue after this id (keyset paging; ids order the list) */
+  afterId?: string | undefined;
+  limit: number;
+}
+
+/** One page of a tenant's users, ordered by id, plus whether more follow. Comparisons ignore case. */
+export async function listUsers(db: Executor, tenantId: string, q: UserListQuery): Promise<{ users: User[]; more: boolean }> {
+  let query = db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
+  for (const f of q.filters) query = query.where((eb) => filterExpression(eb, f));
+  if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
+  const rows = await query.orderBy('id').limit(q.limit + 1).execute();
+  return { users: rows.slice(0, q.limit).map(toUser), more: rows.length > q.limit };
+}
+
+function filterExpression(eb: ExpressionBuilder<Database, 'users'>, f: UserFilter) {
+  const column = USER_FILTER_COLUMNS[f.field];
+  if (typeof f.value === 'boolean') return eb(column, '=', toBool(f.value));
+  const value = f.value.toLowerCase();
+  if (f.op === 'eq') return eb(eb.fn('lower', [eb.ref(column)]), '=', value);
+  const pattern = `${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return eb(eb.fn('lower', [eb.ref(column)]), 'like', sql<string>`${pattern} escape '\\'`);
+}
+
+function toRow(u: User): UsersTable {
+  return {
+    id: u.id,
+    tenant_id: u.tenantId,
+    user_principal_name: u.userPrincipalName,
+    upn_key: u.userPrincipalName.toLowerCase(),
+    display_name: u.displayName,
+    given_name: u.givenName,
+    surname: u.surname,
+    mail: u.mail,
+    other_mails: JSON.stringify(u.otherMails),
+    mobile_phone: u.mobilePhone,
+    business_phones: JSON.stringify(u.businessPhones),
+    job_title: u.jobTitle,
+    account_enabled: toBool(u.accountEnabled),
+    password_policies: u.passwordPolicies,
+    password_hash: u.passwordHash,
+    force_change_password_next_sign_in: toBool(u.forceChangePasswordNextSignIn),
+    force_change_password_next_sign_in_with_mfa: toBool(u.forceChangePasswordNextSignInWithMfa),
+    last_password_change_at: u.lastPasswordChangeDateTime,
+    on_premises_sync_enabled: u.onPremisesSyncEnabled === null ? null : toBool(u.onPremisesSyncEnabled),
+    on_premises_immutable_id: u.onPremisesImmutableId,
+    password_source: u.passwordSource,
+    failed_sign_in_count: u.failedSignInCount,
+    lockout_count: u.lockoutCount,
+    locked_until: u.lockedUntil,
+    recent_bad_hashes: JSON.stringify(u.recentBadHashes),
+    sign_in_sessions_valid_from: u.signInSessionsValidFrom,
+    created_at: u.createdDateTime,
+    updated_at: u.updatedDateTime,
+  };
+}
+
+function toUser(r: Selectable<UsersTable>): User {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    userPrincipalName: r.user_principal_name,
+    displayName: r.display_name,
+    givenName: r.given_name,
+    surname: r.surname,
+    mail: r.mail,
+    otherMails: JSON.parse(r.other_mails) as string[],
+    mobilePhone: r.mobile_phone,
+    businessPhones: JSON.parse(r.business_phones) as string[],
+    jobTitle: r.job_title,
+    accountEnabled: fromBool(r.account_enabled),
+    passwordPolicies: r.password_policies,
+    passwordHash: r.password_hash,
+    forceChangePasswordNextSignIn: fromBool(r.force_change_password_next_sign_in),
+    forceChangePasswordNextSignInWithMfa: fromBool(r.force_change_password_next_sign_in_with_mfa),
+    lastPasswordChangeDateTime: r.last_password_change_at,
+    onPremisesSyncEnabled: r.on_premises_sync_enabled === null ? null : fromBool(r.on_premises_sync_enabled),
+    onPremisesImmutableId: r.on_premises_immutable_id,
+    passwordSource: r.password_source,
+    failedSignInCount: r.failed_sign_in_count,
+    lockoutCount: r.lockout_count,
+    lockedUntil: r.locked_until,
+    recentBadHashes: JSON.parse(r.recent_bad_hashes) as string[],
+    signInSessionsValidFrom: r.sign_in_sessions_valid_from,
+    createdDateTime: r.created_at,
+    updatedDateTime: r.updated_at,
+  };
+}
