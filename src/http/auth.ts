@@ -7,6 +7,34 @@ import { findApplicationByClientId } from '../store/applications.js';
 import { listRoleIdsOfPrincipal } from '../store/role-assignments.js';
 import { findUserById } from '../store/users.js';
 import { headerValue } from './errors.js';
+import { assertCsrf, readSession, sessionTokenOf } from './session-auth.js';
+
+/**
+ * Establishes the caller from a Bearer token or, without an Authorization header, from the web
+ * session cookie. Cookie-authenticated writes must pass the CSRF check; Bearer requests need not
+ * (a browser never attaches a Bearer token on its own).
+ */
+export async function authenticate(services: Services, request: FastifyRequest): Promise<Principal> {
+  if (headerValue(request, 'authorization') !== undefined) return authenticateBearer(services, request);
+  if (sessionTokenOf(request) === undefined) {
+    // The web API speaks of sessions, Graph of tokens.
+    throw new AppError(request.url.startsWith('/api/') ? 'auth.session_required' : 'auth.token_missing');
+  }
+  const active = await readSession(services, request);
+  if (!active) throw new AppError('auth.session_required', { message: 'Your session has expired or was signed out. Sign in again.' });
+  assertCsrf(services, request, active);
+  const { user } = active;
+  return {
+    kind: 'user',
+    tenantId: user.tenantId,
+    userId: user.id,
+    userPrincipalName: user.userPrincipalName,
+    displayName: user.displayName,
+    roles: await listRoleIdsOfPrincipal(services.db, user.tenantId, user.id),
+    clientId: null,
+    scopes: [],
+  };
+}
 
 /**
  * Establishes the caller from `Authorization: Bearer <jwt>`. A user's roles and standing are re-read

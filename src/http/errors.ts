@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { AppError, errorCodes } from '../errors.js';
+import { appErrorAsOAuth, sendOAuthError } from './routes/oauth/errors.js';
 
 /** Which body shape a path answers errors in. */
 export type Surface = 'graph' | 'api' | 'oauth' | 'plain';
@@ -54,6 +55,7 @@ export function toAppError(err: unknown): AppError {
 /** Writes the error in the body shape of the path's surface. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
   const surface = surfaceOf(request.url);
+  if (surface === 'oauth') return sendOAuthError(request, reply, appErrorAsOAuth(err));
   void reply.code(err.status).header('cache-control', 'no-store');
   if (surface === 'graph') {
     return reply.send({

@@ -1,0 +1,85 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { endSession, startSession, type ActiveSession } from '../../../domain/sessions.js';
+import { signInWithPassword, type SignInFailure } from '../../../domain/sign-in.js';
+import { AppError } from '../../../errors.js';
+import type { Services } from '../../../services.js';
+import type { User } from '../../../store/users.js';
+import { assertCsrf, assertSameOrigin, clearSessionCookie, readSession, sessionTokenOf, setSessionCookie } from '../../session-auth.js';
+
+const signInBody = z
+  .object({
+    userPrincipalName: z.string().min(1).max(256),
+    // generous bound only; the sign-in use case refuses anything over the policy maximum without hashing it
+    password: z.string().min(1).max(4096),
+  })
+  .strict();
+
+/**
+ * The web portals' session: POST signs in (sets the `postern_session` cookie), GET shows the
+ * session and its CSRF token, DELETE signs out (CSRF-protected like every cookie-authenticated write).
+ */
+export function sessionRoutes(app: FastifyInstance, services: Services): void {
+  app.post('/api/v1/session', async (request, reply) => {
+    // JSON only, and from our own origin: a cross-site form must not sign a victim in to an attacker's account.
+    if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new AppError('request.unsupported_media_type');
+    assertSameOrigin(services, request);
+    const body = signInBody.parse(request.body);
+    const result = await signInWithPassword(services, { userPrincipalName: body.userPrincipalName, password: body.password });
+    app.metrics.signIns.inc({ result: result.ok ? 'success' : result.reason });
+    if (!result.ok) throw signInError(result.reason);
+
+    const previous = sessionTokenOf(request);
+    if (previous !== undefined) await endSession(services, previous);
+    const started = await startSession(services, result.user);
+    setSessionCookie(services, reply, started.token);
+    return noStore(reply).code(200).send(view(result.user, started.csrfToken, started.session.expiresAt));
+  });
+
+  app.get('/api/v1/session', async (request, reply) => {
+    const active = await requireSession(services, request, reply);
+    return noStore(reply).send(view(active.user, active.csrfToken, active.session.expiresAt));
+  });
+
+  app.delete('/api/v1/session', async (request, reply) => {
+    const active = await requireSession(services, request, reply);
+    assertCsrf(services, request, active);
+    await endSession(services, sessionTokenOf(request)!);
+    clearSessionCookie(services, reply);
+    return noStore(reply).code(204).send();
+  });
+}
+
+async function requireSession(services: Services, request: Parameters<typeof readSession>[1], reply: FastifyReply): Promise<ActiveSession> {
+  const active = await readSession(services, request);
+  if (active) return active;
+  if (sessionTokenOf(request) !== undefined) clearSessionCookie(services, reply);
+  throw new AppError('auth.session_required');
+}
+
+function view(user: User, csrfToken: string, expiresAt: string) {
+  return {
+    user: { id: user.id, userPrincipalName: user.userPrincipalName, displayName: user.displayName },
+    csrfToken,
+    expiresDateTime: expiresAt,
+  };
+}
+
+function noStore(reply: FastifyReply): FastifyReply {
+  return reply.header('cache-control', 'no-store');
+}
+
+function signInError(reason: SignInFailure): AppError {
+  switch (reason) {
+    case 'invalid_credentials':
+      return new AppError('auth.invalid_credentials');
+    case 'locked':
+      return new AppError('auth.account_locked');
+    case 'disabled':
+      return new AppError('auth.account_disabled');
+    case 'password_expired':
+      return new AppError('auth.password_expired', {
+        data: { changeRequired: true, reason: 'Your password has expired or your admin requires a new one. Change your password, then sign in.' },
+      });
+  }
+}
