@@ -58,7 +58,9 @@ export type Capability =
 const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
   'users.read': ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   'users.write': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
-  'users.password': ['User-PasswordProfile.ReadWrite.All', 'UserAuthenticationMethod.ReadWrite.All'],
+  // Graph lists User-PasswordProfile.ReadWrite.All as least privileged for passwordProfile, then
+  // User.ReadWrite.All and Directory.ReadWrite.All.
+  'users.password': ['User-PasswordProfile.ReadWrite.All', 'UserAuthenticationMethod.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'groups.read': ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   'groups.write': ['Group.ReadWrite.All', 'Directory.ReadWrite.All'],
   'groups.members.write': ['Group.ReadWrite.All', 'GroupMember.ReadWrite.All', 'Directory.ReadWrite.All'],

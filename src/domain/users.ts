@@ -1,9 +1,26 @@
 import { AppError, assertThat } from '../errors.js';
+import { lockAuditChain } from '../store/audit-events.js';
+import { listRoleAssignments, listRoleIdsOfPrincipal } from '../store/role-assignments.js';
 import { findDomain } from '../store/tenants.js';
-import { findUserByUpn, insertUser, type User } from '../store/users.js';
-import { modified, recordAudit, type RequestContext } from './audit.js';
+import {
+  deleteUser as deleteUserRow,
+  findUserByIdOrUpn,
+  findUserByUpn,
+  insertUser,
+  isUpnUniqueViolation,
+  listUsers as listUserRows,
+  revokeSignInSessions,
+  setPasswordHash,
+  updateUser as updateUserRow,
+  type User,
+  type UserListQuery,
+  type UserPatch,
+} from '../store/users.js';
+import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
+import type { Executor } from '../store/database.js';
 import type { DomainDeps } from './deps.js';
 import { BASIC_POLICY, checkPasswordPolicy } from './password-policy.js';
+import { canResetPassword, ROLE } from './roles.js';
 import { checkUpn, domainOf } from './upn.js';
 
 export interface NewUserInput {
@@ -85,7 +102,7 @@ export async function createUser(deps: DomainDeps, ctx: RequestContext, input: N
     createdDateTime: now,
     updatedDateTime: now,
   };
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransactionMappingUpnRace(deps, async (trx) => {
     await insertUser(trx, user);
     await recordAudit(deps, trx, ctx, {
       tenantId: user.tenantId,
@@ -128,4 +145,144 @@ export function generateTemporaryPassword(random: { token(bytes?: number): strin
     [chars[i], chars[j]] = [chars[j]!, chars[i]!];
   }
   return chars.join('');
+}
+
+// ---- Graph users: read, update, delete ---------------------------------------------------------
+
+/** Runs `work` in one transaction; the unique index settling a UPN race becomes user.upn_taken, never a 500. */
+async function inTransactionMappingUpnRace<T>(deps: Pick<DomainDeps, 'db'>, work: (trx: Executor) => Promise<T>): Promise<T> {
+  try {
+    return await deps.db.transaction().execute(work);
+  } catch (err) {
+    if (isUpnUniqueViolation(err)) throw new AppError('user.upn_taken', { cause: err });
+    throw err;
+  }
+}
+
+/** Graph's wording for a missing object; the key is echoed (truncated) so the caller sees what was asked. */
+export function userNotFound(key: string): AppError {
+  return new AppError('user.not_found', {
+    message: `Resource '${key.slice(0, 200)}' does not exist or one of its queried reference-property objects are not present.`,
+  });
+}
+
+/** A user of the tenant by id or UPN (case-insensitive). Other tenants' users are simply not found. */
+export async function getUser(deps: Pick<DomainDeps, 'db'>, tenantId: string, key: string): Promise<User> {
+  const user = key.length <= 256 ? await findUserByIdOrUpn(deps.db, tenantId, key) : undefined;
+  if (!user) throw userNotFound(key);
+  return user;
+}
+
+export async function listUsers(deps: Pick<DomainDeps, 'db'>, tenantId: string, query: UserListQuery): Promise<{ users: User[]; more: boolean }> {
+  return listUserRows(deps.db, tenantId, query);
+}
+
+export interface UserUpdate {
+  patch: UserPatch;
+  /** set: an administrator's reset to this password (checked against the policy before hashing) */
+  newPassword?: string | undefined;
+}
+
+/**
+ * Properties that can hand over an account (sign-in name, recovery phones and mails, enablement):
+ * on a user who holds directory roles, a signed-in admin may change them only if allowed to reset
+ * that user's password (Azure's rule).
+ */
+const SENSITIVE: readonly (keyof UserPatch)[] = ['accountEnabled', 'businessPhones', 'mobilePhone', 'otherMails', 'userPrincipalName', 'onPremisesImmutableId'];
+const FORCE_FLAGS: readonly (keyof UserPatch)[] = ['forceChangePasswordNextSignIn', 'forceChangePasswordNextSignInWithMfa'];
+
+/** Graph PATCH /users/{id}: profile changes and/or an admin password reset, written with their audit events. */
+export async function updateUser(deps: DomainDeps, ctx: RequestContext, tenantId: string, key: string, change: UserUpdate): Promise<User> {
+  const target = await getUser(deps, tenantId, key);
+  const resetting = change.newPassword !== undefined;
+  const actor = ctx.principal;
+  if (actor?.kind === 'user') {
+    if (resetting && actor.userId === target.id) {
+      throw new AppError('auth.forbidden', {
+        message: 'You cannot reset your own password as an administrator. Change it with POST /v1.0/me/changePassword, which asks for the current password.',
+        data: { reason: 'ownPassword' },
+      });
+    }
+    if (resetting || SENSITIVE.some((p) => change.patch[p] !== undefined)) {
+      const targetRoles = await listRoleIdsOfPrincipal(deps.db, tenantId, target.id);
+      if ((resetting || targetRoles.length > 0) && !canResetPassword(actor.roles, targetRoles)) throw forbiddenOverTarget(resetting);
+    }
+  }
+  if (change.newPassword !== undefined) assertPasswordAcceptable(change.newPassword);
+  const upn = change.patch.userPrincipalName;
+  if (upn !== undefined && upn !== target.userPrincipalName) await assertUpnUsable(deps, tenantId, upn, target.id);
+
+  const changes = changedProperties(target, change.patch, resetting ? FORCE_FLAGS : []);
+  if (!resetting && changes.length === 0) return target;
+  const passwordHash = change.newPassword !== undefined ? await deps.hasher.hash(change.newPassword) : undefined;
+  const now = deps.clock.now().toISOString();
+  const forceChange = change.patch.forceChangePasswordNextSignIn ?? true;
+
+  await inTransactionMappingUpnRace(deps, async (trx) => {
+    await updateUserRow(trx, tenantId, target.id, change.patch, now);
+    const after = { ...target, ...change.patch };
+    if (passwordHash !== undefined) {
+      await setPasswordHash(trx, target.id, { passwordHash, changedAt: now, forceChange });
+      // a reset ends every session and refresh token issued before it
+      await revokeSignInSessions(trx, tenantId, target.id, now);
+      await recordAudit(deps, trx, ctx, {
+        tenantId,
+        activity: 'Reset user password',
+        category: 'UserManagement',
+        operationType: 'Update',
+        targets: [userTarget(after, [])],
+      });
+    }
+    if (changes.length > 0) {
+      await recordAudit(deps, trx, ctx, { tenantId, activity: 'Update user', category: 'UserManagement', operationType: 'Update', targets: [userTarget(after, changes)] });
+    }
+  });
+  return {
+    ...target,
+    ...change.patch,
+    ...(passwordHash !== undefined ? { passwordHash, lastPasswordChangeDateTime: now, forceChangePasswordNextSignIn: forceChange, signInSessionsValidFrom: now } : {}),
+    updatedDateTime: now,
+  };
+}
+
+/** Graph DELETE /users/{id}. A tenant always keeps at least one Global Administrator. */
+export async function deleteUser(deps: DomainDeps, ctx: RequestContext, tenantId: string, key: string): Promise<void> {
+  const target = await getUser(deps, tenantId, key);
+  const actor = ctx.principal;
+  if (actor?.kind === 'user') {
+    assertThat(actor.userId !== target.id, 'user.cannot_delete_self');
+    const targetRoles = await listRoleIdsOfPrincipal(deps.db, tenantId, target.id);
+    if (targetRoles.length > 0 && !canResetPassword(actor.roles, targetRoles)) throw forbiddenOverTarget(false);
+  }
+  await deps.db.transaction().execute(async (trx) => {
+    // Take the tenant's audit-chain lock before counting, so two concurrent deletes cannot each see
+    // "another Global Administrator remains" and together remove the last two.
+    await lockAuditChain(trx, tenantId);
+    const holders = new Set(
+      (await listRoleAssignments(trx, tenantId, { roleDefinitionId: ROLE.globalAdministrator })).map((a) => a.principalId),
+    );
+    assertThat(!holders.has(target.id) || holders.size > 1, 'role.last_global_admin', {
+      message: 'The last Global Administrator of a tenant cannot be deleted. Assign the role to another user first.',
+    });
+    await deleteUserRow(trx, tenantId, target.id);
+    await recordAudit(deps, trx, ctx, { tenantId, activity: 'Delete user', category: 'UserManagement', operationType: 'Delete', targets: [userTarget(target, [])] });
+  });
+}
+
+function forbiddenOverTarget(resetting: boolean): AppError {
+  const what = resetting ? 'reset the password of' : 'change the sign-in properties of, or delete,';
+  return new AppError('auth.forbidden', {
+    message: `Insufficient privileges to complete the operation: your directory roles do not allow you to ${what} this user, who holds a directory role at or above yours.`,
+    data: { reason: 'targetRole' },
+  });
+}
+
+function changedProperties(before: User, patch: UserPatch, skip: readonly (keyof UserPatch)[]): AuditTarget['modifiedProperties'] {
+  return (Object.keys(patch) as (keyof UserPatch)[])
+    .filter((k) => patch[k] !== undefined && !skip.includes(k) && JSON.stringify(before[k]) !== JSON.stringify(patch[k]))
+    .map((k) => modified(k.charAt(0).toUpperCase() + k.slice(1), [before[k]], [patch[k]]));
+}
+
+function userTarget(u: User, modifiedProperties: AuditTarget['modifiedProperties']): AuditTarget {
+  return { id: u.id, displayName: u.displayName, type: 'User', userPrincipalName: u.userPrincipalName, modifiedProperties };
 }

@@ -27,6 +27,8 @@ export async function createApp(services: Services, options: AppOptions = {}): P
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
     },
     bodyLimit: config.bodyLimitBytes,
+    // a UPN in a path may be 113 characters (more when percent-encoded)
+    maxParamLength: 512,
     trustProxy: config.trustProxy,
     genReqId: () => randomUUID(),
     requestIdHeader: false,

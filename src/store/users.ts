@@ -249,3 +249,20 @@ function toUser(r: Selectable<UsersTable>): User {
     updatedDateTime: r.updated_at,
   };
 }
+
+/** Sessions and refresh tokens issued before `at` stop working (password reset, revoke). */
+export async function revokeSignInSessions(db: Executor, tenantId: string, id: string, at: string): Promise<void> {
+  await db.updateTable('users').set({ sign_in_sessions_valid_from: at }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+}
+
+/**
+ * True when `err` is the database refusing a second user with the same UPN (the check-then-insert
+ * race the unique index on upn_key settles). SQLite: SQLITE_CONSTRAINT_UNIQUE naming users.upn_key;
+ * PostgreSQL: 23505 on the upn_key index.
+ */
+export function isUpnUniqueViolation(err: unknown): boolean {
+  if (err === null || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; message?: unknown; constraint?: unknown; detail?: unknown };
+  if (e.code !== '23505' && e.code !== 'SQLITE_CONSTRAINT_UNIQUE') return false;
+  return [e.message, e.constraint, e.detail].some((v) => typeof v === 'string' && v.includes('upn_key'));
+}
