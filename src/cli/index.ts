@@ -5,6 +5,7 @@ import { createApplication } from '../domain/applications.js';
 import { createTenant, resolveTenant, systemContext } from '../domain/tenants.js';
 import { createServices, type Services } from '../services.js';
 import { migrateToLatest } from '../store/migrate.js';
+import { registerAuditCommands } from './audit.js';
 import { serve } from './serve.js';
 
 /** Output seam so tests can run the CLI in-process. */
@@ -112,6 +113,8 @@ export async function runCli(argv: string[], io: CliIo = processIo, env?: Record
         io.out(opts.json ? JSON.stringify(result) : Object.entries(result).map(([k, v]) => `${k}: ${String(v)}`).join('\n'));
       });
     });
+
+  registerAuditCommands(program, io, env);
 
   try {
     await program.parseAsync(argv);

@@ -73,3 +73,33 @@ function toAssignment(r: {
     createdDateTime: r.created_at,
   };
 }
+
+/** The one assignment of a role to a principal at a scope, if any. */
+export async function findRoleAssignmentOf(
+  db: Executor,
+  tenantId: string,
+  principalId: string,
+  roleDefinitionId: string,
+  directoryScopeId = '/',
+): Promise<RoleAssignment | undefined> {
+  const row = await db
+    .selectFrom('role_assignments')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('principal_id', '=', principalId.toLowerCase())
+    .where('role_definition_id', '=', roleDefinitionId.toLowerCase())
+    .where('directory_scope_id', '=', directoryScopeId)
+    .executeTakeFirst();
+  return row && toAssignment(row);
+}
+
+/** How many assignments of a role the tenant has (the last Global Administrator is protected). */
+export async function countRoleAssignments(db: Executor, tenantId: string, roleDefinitionId: string): Promise<number> {
+  const row = await db
+    .selectFrom('role_assignments')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('tenant_id', '=', tenantId)
+    .where('role_definition_id', '=', roleDefinitionId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
