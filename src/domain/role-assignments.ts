@@ -54,24 +54,35 @@ export async function assignRole(deps: DomainDeps, ctx: RequestContext, input: A
     assertThat(!(await findRoleAssignmentOf(trx, input.tenantId, user.id, role.id, '/')), 'role.assignment_exists', {
       data: { principalId: user.id, roleDefinitionId: role.id },
     });
-    const assignment: RoleAssignment = {
-      id: deps.random.uuid(),
-      tenantId: input.tenantId,
-      principalId: user.id,
-      roleDefinitionId: role.id,
-      directoryScopeId: '/',
-      createdDateTime: deps.clock.now().toISOString(),
-    };
-    await insertRoleAssignment(trx, assignment);
-    await recordAudit(deps, trx, ctx, {
-      tenantId: input.tenantId,
-      activity: 'Add member to role',
-      category: 'RoleManagement',
-      operationType: 'Assign',
-      targets: roleTargets(user, role, 'new'),
-    });
-    return assignment;
+    return insertRoleAssignmentAudited(deps, trx, ctx, user, role);
   });
+}
+
+/** Inserts a directory-scope assignment of `role` to `user` and its audit event, in the caller's transaction. */
+export async function insertRoleAssignmentAudited(
+  deps: Pick<DomainDeps, 'clock' | 'random'>,
+  trx: Executor,
+  ctx: RequestContext,
+  user: User,
+  role: RoleDefinition,
+): Promise<RoleAssignment> {
+  const assignment: RoleAssignment = {
+    id: deps.random.uuid(),
+    tenantId: user.tenantId,
+    principalId: user.id,
+    roleDefinitionId: role.id,
+    directoryScopeId: '/',
+    createdDateTime: deps.clock.now().toISOString(),
+  };
+  await insertRoleAssignment(trx, assignment);
+  await recordAudit(deps, trx, ctx, {
+    tenantId: user.tenantId,
+    activity: 'Add member to role',
+    category: 'RoleManagement',
+    operationType: 'Assign',
+    targets: roleTargets(user, role, 'new'),
+  });
+  return assignment;
 }
 
 /** Removes one assignment by id; refuses to remove the tenant's last Global Administrator. */

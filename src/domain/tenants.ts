@@ -1,12 +1,12 @@
-import { assertThat } from '../errors.js';
-import { insertRoleAssignment } from '../store/role-assignments.js';
+import { AppError, assertThat } from '../errors.js';
 import { countTenants, DEFAULT_TENANT_SETTINGS, findDomain, findTenantByDomain, findTenantById, insertDomain, insertTenant, type Edition, type Tenant } from '../store/tenants.js';
 import type { User } from '../store/users.js';
 import { recordAudit, type RequestContext } from './audit.js';
 import type { DomainDeps } from './deps.js';
-import { ROLE } from './roles.js';
-import { checkDomainName } from './upn.js';
-import { assertPasswordAcceptable, createUser, generateTemporaryPassword } from './users.js';
+import { insertRoleAssignmentAudited } from './role-assignments.js';
+import { findRole, ROLE } from './roles.js';
+import { checkDomainName, checkUpn, domainOf } from './upn.js';
+import { assertPasswordAcceptable, generateTemporaryPassword, insertUserAudited, newCloudUser } from './users.js';
 
 export const DEFAULT_TENANT_DOMAIN = 'postern.local';
 
@@ -26,63 +26,57 @@ export interface CreatedTenant {
   oneTimePassword: string | undefined;
 }
 
-/** Creates a tenant with one verified domain and a Global Administrator. */
+/**
+ * Creates a tenant with one verified domain and a Global Administrator, all in one transaction:
+ * a failure anywhere leaves nothing behind.
+ */
 export async function createTenant(deps: DomainDeps, ctx: RequestContext, input: CreateTenantInput): Promise<CreatedTenant> {
   const domain = input.domain.toLowerCase();
   const problem = checkDomainName(domain);
   assertThat(!problem, 'tenant.domain_invalid', { message: `The domain name is not valid: ${problem?.reason ?? ''}.` });
-  assertThat(!(await findDomain(deps.db, domain)), 'tenant.domain_taken', { data: { domain } });
   assertThat(input.name.trim().length > 0 && input.name.length <= 256, 'request.invalid', { message: 'The tenant name must be 1 to 256 characters.' });
+  const upnProblem = checkUpn(input.adminUpn);
+  assertThat(!upnProblem, 'user.upn_invalid', { message: `The admin UPN "${input.adminUpn.slice(0, 120)}" is not valid: ${upnProblem?.reason ?? ''}.` });
+  assertThat(domainOf(input.adminUpn) === domain, 'user.upn_domain_unverified', {
+    message: `The admin UPN must be on the tenant's domain ${domain}.`,
+    data: { domain: domainOf(input.adminUpn) },
+  });
   if (input.adminPassword !== undefined) assertPasswordAcceptable(input.adminPassword);
+  assertThat(!(await findDomain(deps.db, domain)), 'tenant.domain_taken', { data: { domain } });
 
-  const now = deps.clock.now().toISOString();
+  const oneTimePassword = input.adminPassword === undefined ? generateTemporaryPassword(deps.random) : undefined;
+  const passwordHash = await deps.hasher.hash(input.adminPassword ?? oneTimePassword!);
   const tenant: Tenant = {
     id: deps.random.uuid(),
     displayName: input.name.trim(),
     edition: input.edition ?? 'premium',
     settings: { ...DEFAULT_TENANT_SETTINGS },
-    createdAt: now,
+    createdAt: deps.clock.now().toISOString(),
   };
-  await deps.db.transaction().execute(async (trx) => {
-    await insertTenant(trx, tenant);
-    await insertDomain(trx, { domain, tenantId: tenant.id, isVerified: true, isDefault: true }, now);
-    await recordAudit(deps, trx, ctx, {
-      tenantId: tenant.id,
-      activity: 'Add tenant',
-      category: 'DirectoryManagement',
-      operationType: 'Add',
-      targets: [{ id: tenant.id, displayName: tenant.displayName, type: 'Directory', userPrincipalName: null, modifiedProperties: [] }],
-    });
-  });
+  // The one-time password only reaches the operator who ran the command; making it change at
+  // first sign-in waits for the password-change step (next issue), or the admin could never sign in.
+  const admin = newCloudUser(deps, { tenantId: tenant.id, userPrincipalName: input.adminUpn, displayName: 'Global Administrator' }, passwordHash);
+  const globalAdministrator = findRole(ROLE.globalAdministrator)!;
 
-  const oneTimePassword = input.adminPassword === undefined ? generateTemporaryPassword(deps.random) : undefined;
-  const admin = await createUser(deps, ctx, {
-    tenantId: tenant.id,
-    userPrincipalName: input.adminUpn,
-    displayName: 'Global Administrator',
-    password: input.adminPassword ?? oneTimePassword!,
-    forceChangePasswordNextSignIn: false,
-  });
-  await deps.db.transaction().execute(async (trx) => {
-    await insertRoleAssignment(trx, {
-      id: deps.random.uuid(),
-      tenantId: tenant.id,
-      principalId: admin.id,
-      roleDefinitionId: ROLE.globalAdministrator,
-      directoryScopeId: '/',
-      createdDateTime: now,
+  try {
+    await deps.db.transaction().execute(async (trx) => {
+      await insertTenant(trx, tenant);
+      await insertDomain(trx, { domain, tenantId: tenant.id, isVerified: true, isDefault: true }, tenant.createdAt);
+      await recordAudit(deps, trx, ctx, {
+        tenantId: tenant.id,
+        activity: 'Add tenant',
+        category: 'DirectoryManagement',
+        operationType: 'Add',
+        targets: [{ id: tenant.id, displayName: tenant.displayName, type: 'Directory', userPrincipalName: null, modifiedProperties: [] }],
+      });
+      await insertUserAudited(deps, trx, ctx, admin);
+      await insertRoleAssignmentAudited(deps, trx, ctx, admin, globalAdministrator);
     });
-    await recordAudit(deps, trx, ctx, {
-      tenantId: tenant.id,
-      activity: 'Add member to role',
-      category: 'RoleManagement',
-      operationType: 'Assign',
-      targets: [
-        { id: admin.id, displayName: admin.displayName, type: 'User', userPrincipalName: admin.userPrincipalName, modifiedProperties: [] },
-        { id: ROLE.globalAdministrator, displayName: 'Global Administrator', type: 'Role', userPrincipalName: null, modifiedProperties: [] },
-      ],
-    });
-  });
+  } catch (err) {
+    // another process registered the domain between our check and our insert
+    if (await findDomain(deps.db, domain)) throw new AppError('tenant.domain_taken', { data: { domain } });
+    throw err;
+  }
   return { tenant, admin, oneTimePassword };
 }
 

@@ -71,9 +71,15 @@ export function assertPasswordAcceptable(password: string): void {
 export async function createUser(deps: DomainDeps, ctx: RequestContext, input: NewUserInput): Promise<User> {
   assertPasswordAcceptable(input.password);
   await assertUpnUsable(deps, input.tenantId, input.userPrincipalName);
-  const passwordHash = await deps.hasher.hash(input.password);
+  const user = newCloudUser(deps, input, await deps.hasher.hash(input.password));
+  await inTransactionMappingUpnRace(deps, (trx) => insertUserAudited(deps, trx, ctx, user));
+  return user;
+}
+
+/** The row of a new cloud user; the caller has checked the UPN and hashed the password. */
+export function newCloudUser(deps: Pick<DomainDeps, 'clock' | 'random'>, input: Omit<NewUserInput, 'password'>, passwordHash: string): User {
   const now = deps.clock.now().toISOString();
-  const user: User = {
+  return {
     id: deps.random.uuid(),
     tenantId: input.tenantId,
     userPrincipalName: input.userPrincipalName,
@@ -102,29 +108,30 @@ export async function createUser(deps: DomainDeps, ctx: RequestContext, input: N
     createdDateTime: now,
     updatedDateTime: now,
   };
-  await inTransactionMappingUpnRace(deps, async (trx) => {
-    await insertUser(trx, user);
-    await recordAudit(deps, trx, ctx, {
-      tenantId: user.tenantId,
-      activity: 'Add user',
-      category: 'UserManagement',
-      operationType: 'Add',
-      targets: [
-        {
-          id: user.id,
-          displayName: user.displayName,
-          type: 'User',
-          userPrincipalName: user.userPrincipalName,
-          modifiedProperties: [
-            modified('AccountEnabled', undefined, [user.accountEnabled]),
-            modified('DisplayName', undefined, [user.displayName]),
-            modified('UserPrincipalName', undefined, [user.userPrincipalName]),
-          ],
-        },
-      ],
-    });
+}
+
+/** Inserts the user and its "Add user" event in the caller's transaction. */
+export async function insertUserAudited(deps: Pick<DomainDeps, 'clock' | 'random'>, trx: Executor, ctx: RequestContext, user: User): Promise<void> {
+  await insertUser(trx, user);
+  await recordAudit(deps, trx, ctx, {
+    tenantId: user.tenantId,
+    activity: 'Add user',
+    category: 'UserManagement',
+    operationType: 'Add',
+    targets: [
+      {
+        id: user.id,
+        displayName: user.displayName,
+        type: 'User',
+        userPrincipalName: user.userPrincipalName,
+        modifiedProperties: [
+          modified('AccountEnabled', undefined, [user.accountEnabled]),
+          modified('DisplayName', undefined, [user.displayName]),
+          modified('UserPrincipalName', undefined, [user.userPrincipalName]),
+        ],
+      },
+    ],
   });
-  return user;
 }
 
 /**

@@ -28,7 +28,7 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     },
     bodyLimit: config.bodyLimitBytes,
     // a UPN in a path may be 113 characters (more when percent-encoded)
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     trustProxy: config.trustProxy,
     genReqId: () => randomUUID(),
     requestIdHeader: false,

@@ -199,6 +199,12 @@ export function openDatabase(url: string): DbHandle {
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection can die under us (server restart, failover, an admin terminating backends).
+  // pg reports that as an 'error' event on the pool; unhandled, it would crash the process. The pool
+  // drops the dead client by itself and the next query opens a fresh one.
+  pool.on('error', (err) => {
+    console.error(`postern: an idle PostgreSQL connection failed and was discarded: ${err.message}`);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }

@@ -83,6 +83,18 @@ describe.each(testDialects())('postern CLI on %s', (dialect) => {
     expect(domain.io.stderr.join('')).toContain('tenant.domain_invalid');
   });
 
+  it('leaves nothing behind when the admin cannot be created', async () => {
+    const wrongDomain = await run('tenant', 'create', '--name', 'A', '--domain', 'a.test', '--admin', 'x@elsewhere.test', '--json');
+    expect(wrongDomain.code).toBe(1);
+    expect(wrongDomain.io.stderr.join('')).toContain("must be on the tenant's domain a.test");
+    const badUpn = await run('tenant', 'create', '--name', 'A', '--domain', 'a.test', '--admin', 'x.@a.test', '--json');
+    expect(badUpn.code).toBe(1);
+    expect(badUpn.io.stderr.join('')).toContain('user.upn_invalid');
+    // the domain is still free: the failed attempts wrote no tenant, domain, user or audit event
+    const ok = await run('tenant', 'create', '--name', 'A', '--domain', 'a.test', '--admin', 'x@a.test', '--json');
+    expect(ok.code).toBe(0);
+  });
+
   it('app create --json returns a client id and a secret that is stored only as a hash', async () => {
     await run('tenant', 'create', '--name', 'A', '--domain', 'a.test', '--admin', 'x@a.test', '--json');
     const r = await run('app', 'create', '--tenant', 'a.test', '--name', 'Sync', '--permissions', 'User.ReadWrite.All, Group.ReadWrite.All', '--json');
