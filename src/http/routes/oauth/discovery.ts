@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { OAuthError, oauthErrors } from '../../../domain/oauth-errors.js';
 import { resolveTenant } from '../../../domain/tenants.js';
 import { issuerFor } from '../../../domain/tokens.js';
 import type { Services } from '../../../services.js';
-import { OAuthError, oauthErrors, sendOAuthError } from './errors.js';
+import { sendOAuthError } from './errors.js';
 import { tokenRoutes } from './token.js';
 
 /** Every OAuth / OpenID Connect endpoint: discovery, keys and the token endpoint. */

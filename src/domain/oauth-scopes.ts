@@ -1,6 +1,6 @@
-import { APPLICATION_PERMISSIONS } from '../../../domain/authorization.js';
-import { GRAPH_AUDIENCE } from '../../../domain/tokens.js';
-import { oauthErrors } from './errors.js';
+import { APPLICATION_PERMISSIONS } from './authorization.js';
+import { oauthErrors } from './oauth-errors.js';
+import { GRAPH_AUDIENCE } from './tokens.js';
 
 export interface DelegatedScope {
   /** the requested scopes, normalised (echoed as `scope`, kept with refresh tokens) */
