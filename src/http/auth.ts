@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '../domain/audit.js';
-import type { Principal } from '../domain/authorization.js';
+import { requireCapability, type Capability, type Principal } from '../domain/authorization.js';
 import { AppError } from '../errors.js';
 import type { Services } from '../services.js';
 import { findApplicationByClientId } from '../store/applications.js';
@@ -82,4 +82,11 @@ export function requestContext(request: FastifyRequest, principal: Principal | n
     userAgent: headerValue(request, 'user-agent') ?? null,
     correlationId: headerValue(request, 'client-request-id') ?? request.id,
   };
+}
+
+/** Authenticates the caller (Bearer token or session cookie) and checks every capability given. */
+export async function authorize(services: Services, request: FastifyRequest, ...capabilities: Capability[]): Promise<Principal> {
+  const principal = await authenticate(services, request);
+  for (const c of capabilities) requireCapability(principal, c);
+  return principal;
 }

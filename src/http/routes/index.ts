@@ -3,7 +3,9 @@ import type { Services } from '../../services.js';
 import { healthRoutes } from './health.js';
 import { sessionRoutes } from './api/session.js';
 import { oauthRoutes } from './oauth/discovery.js';
-import { groupAndRoleRoutes } from './graph/role-assignments.js';
+import { directoryRoleRoutes } from './graph/directory-roles.js';
+import { groupRoutes } from './graph/groups.js';
+import { roleAssignmentRoutes } from './graph/role-assignments.js';
 import { graphUserRoutes } from './graph/users.js';
 
 /** Every route of the app, mounted in one place. */
@@ -11,6 +13,8 @@ export function registerRoutes(app: FastifyInstance, services: Services): void {
   healthRoutes(app, services, app.metrics);
   oauthRoutes(app, services);
   sessionRoutes(app, services);
-  groupAndRoleRoutes(app, services);
   graphUserRoutes(app, services);
+  groupRoutes(app, services);
+  directoryRoleRoutes(app, services);
+  roleAssignmentRoutes(app, services);
 }

@@ -4,10 +4,10 @@ import { assignRole, getRoleDefinition, listRoleMembers, removeRoleMember } from
 import { BUILT_IN_ROLES, type RoleDefinition } from '../../../domain/roles.js';
 import { AppError } from '../../../errors.js';
 import type { Services } from '../../../services.js';
-import { requestContext } from '../../auth.js';
+import { authorize, requestContext } from '../../auth.js';
 import { odataContext } from '../../graph-views.js';
 import { buildNextLink, parseCollectionQuery, parseEntityQuery, parseFilter, systemOptions, type CollectionSpec } from '../../odata.js';
-import { authorize, directoryObjectsAnswer, objectIdFromRef, pageById, refBody } from './groups.js';
+import { directoryObjectsAnswer, objectIdFromRef, pageById, refBody } from '../../graph-directory-objects.js';
 
 /**
  * Built-in roles are static: every tenant has all of them "activated", and a directoryRole's

@@ -3,11 +3,10 @@ import { z } from 'zod';
 import { assignRole, findRoleAssignments, getRoleAssignment, unassignRole, type RoleAssignment } from '../../../domain/role-assignments.js';
 import { AppError } from '../../../errors.js';
 import type { Services } from '../../../services.js';
-import { requestContext } from '../../auth.js';
+import { authorize, requestContext } from '../../auth.js';
 import { odataContext } from '../../graph-views.js';
 import { buildNextLink, parseCollectionQuery, parseEntityQuery, type CollectionSpec } from '../../odata.js';
-import { directoryRoleRoutes } from './directory-roles.js';
-import { authorize, groupRoutes, pageById } from './groups.js';
+import { pageById } from '../../graph-directory-objects.js';
 
 const PATH = '/v1.0/roleManagement/directory/roleAssignments';
 const ENTITY_SET = 'roleManagement/directory/roleAssignments';
@@ -48,12 +47,6 @@ const createBody = z
 const idParams = z.object({ id: z.string().min(1).max(128) });
 
 /** Groups, directory roles and role assignments: mounted together from routes/index.ts. */
-export function groupAndRoleRoutes(app: FastifyInstance, services: Services): void {
-  groupRoutes(app, services);
-  directoryRoleRoutes(app, services);
-  roleAssignmentRoutes(app, services);
-}
-
 export function roleAssignmentRoutes(app: FastifyInstance, services: Services): void {
   const base = services.config.publicUrl;
 

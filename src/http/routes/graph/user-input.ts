@@ -51,48 +51,25 @@ const profile = {
   mailNickname: z.string().max(64),
 };
 
-export const createUserBody = z.strictObject({
-  '@odata.type': z.literal('#microsoft.graph.user').optional(),
-  ...profile,
-  givenName: profile.givenName.optional(),
-  surname: profile.surname.optional(),
-  mail: profile.mail.optional(),
-  otherMails: profile.otherMails.optional(),
-  mobilePhone: profile.mobilePhone.optional(),
-  businessPhones: profile.businessPhones.optional(),
-  jobTitle: profile.jobTitle.optional(),
-  passwordPolicies: profile.passwordPolicies.optional(),
-  onPremisesImmutableId: profile.onPremisesImmutableId.optional(),
-  mailNickname: profile.mailNickname.optional(),
-  passwordProfile: z.strictObject({
-    password: z.string(),
-    forceChangePasswordNextSignIn: z.boolean().optional(),
-    forceChangePasswordNextSignInWithMfa: z.boolean().optional(),
-  }),
+const passwordProfileFlags = {
+  forceChangePasswordNextSignIn: z.boolean().optional(),
+  forceChangePasswordNextSignInWithMfa: z.boolean().optional(),
+};
+
+/** Everything optional but what Graph requires on create. */
+const optionalProfile = z
+  .strictObject({ '@odata.type': z.literal('#microsoft.graph.user'), ...profile })
+  .partial();
+
+export const createUserBody = optionalProfile.extend({
+  displayName: profile.displayName,
+  userPrincipalName: profile.userPrincipalName,
+  accountEnabled: profile.accountEnabled,
+  passwordProfile: z.strictObject({ password: z.string(), ...passwordProfileFlags }),
 });
 export type CreateUserBody = z.infer<typeof createUserBody>;
 
-export const updateUserBody = z.strictObject({
-  '@odata.type': z.literal('#microsoft.graph.user').optional(),
-  displayName: profile.displayName.optional(),
-  givenName: profile.givenName.optional(),
-  surname: profile.surname.optional(),
-  mail: profile.mail.optional(),
-  otherMails: profile.otherMails.optional(),
-  mobilePhone: profile.mobilePhone.optional(),
-  businessPhones: profile.businessPhones.optional(),
-  jobTitle: profile.jobTitle.optional(),
-  passwordPolicies: profile.passwordPolicies.optional(),
-  onPremisesImmutableId: profile.onPremisesImmutableId.optional(),
-  userPrincipalName: profile.userPrincipalName.optional(),
-  accountEnabled: profile.accountEnabled.optional(),
-  mailNickname: profile.mailNickname.optional(),
-  passwordProfile: z
-    .strictObject({
-      password: z.string().optional(),
-      forceChangePasswordNextSignIn: z.boolean().optional(),
-      forceChangePasswordNextSignInWithMfa: z.boolean().optional(),
-    })
-    .optional(),
+export const updateUserBody = optionalProfile.extend({
+  passwordProfile: z.strictObject({ password: z.string().optional(), ...passwordProfileFlags }).optional(),
 });
 export type UpdateUserBody = z.infer<typeof updateUserBody>;

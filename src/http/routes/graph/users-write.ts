@@ -3,15 +3,15 @@ import { requireCapability, type Capability } from '../../../domain/authorizatio
 import { deleteUser, updateUser } from '../../../domain/users.js';
 import type { Services } from '../../../services.js';
 import type { UserPatch } from '../../../store/users.js';
-import { requestContext } from '../../auth.js';
+import { authorize, requestContext } from '../../auth.js';
 import { updateUserBody, type UpdateUserBody } from './user-input.js';
-import { callerWith, userKey } from './users.js';
+import { userKey } from './users.js';
 
 /** PATCH and DELETE on `users/{id | userPrincipalName}`. */
 export function graphUserWriteRoutes(app: FastifyInstance, services: Services): void {
   app.patch('/v1.0/users/:key', async (request, reply) => {
     const key = userKey(request);
-    const principal = await callerWith(services, request);
+    const principal = await authorize(services, request);
     const body = updateUserBody.parse(request.body);
     for (const capability of capabilitiesFor(body)) requireCapability(principal, capability);
     const { passwordProfile, mailNickname: _ignored, '@odata.type': _type, ...profile } = body;
@@ -26,7 +26,7 @@ export function graphUserWriteRoutes(app: FastifyInstance, services: Services): 
   });
 
   app.delete('/v1.0/users/:key', async (request, reply) => {
-    const principal = await callerWith(services, request, 'users.write');
+    const principal = await authorize(services, request, 'users.write');
     await deleteUser(services, requestContext(request, principal), principal.tenantId, userKey(request));
     return reply.code(204).send();
   });

@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { requireCapability, type Capability, type Principal } from '../../../domain/authorization.js';
 import { createUser, getUser, listUsers } from '../../../domain/users.js';
 import { AppError } from '../../../errors.js';
 import type { Services } from '../../../services.js';
 import type { UserFilterField } from '../../../store/users.js';
-import { authenticate, requestContext } from '../../auth.js';
+import { authorize, requestContext } from '../../auth.js';
 import { graphUser, odataContext, USER_SELECTABLE, type UserProperty } from '../../graph-views.js';
 import { buildNextLink, parseCollectionQuery, parseEntityQuery, type CollectionSpec } from '../../odata.js';
 import { graphMeRoutes } from './me.js';
@@ -32,13 +31,6 @@ export const USER_SPEC: CollectionSpec<UserFilterField, UserProperty> = {
   maxTop: 999,
 };
 
-/** Authenticates the caller (Bearer token or session cookie) and checks each capability. */
-export async function callerWith(services: Services, request: FastifyRequest, ...capabilities: Capability[]): Promise<Principal> {
-  const principal = await authenticate(services, request);
-  for (const c of capabilities) requireCapability(principal, c);
-  return principal;
-}
-
 /** `{id | userPrincipalName}` from the path (Fastify has already percent-decoded it). */
 export function userKey(request: FastifyRequest): string {
   const key = (request.params as { key?: string }).key ?? '';
@@ -53,7 +45,7 @@ export function graphUserRoutes(app: FastifyInstance, services: Services): void 
   const base = services.config.publicUrl;
 
   app.get('/v1.0/users', async (request) => {
-    const principal = await callerWith(services, request, 'users.read');
+    const principal = await authorize(services, request, 'users.read');
     const q = parseCollectionQuery(request.query, USER_SPEC);
     const { users, more } = await listUsers(services, principal.tenantId, { filters: q.filter, afterId: q.afterId, limit: q.top });
     const last = users.at(-1);
@@ -65,7 +57,7 @@ export function graphUserRoutes(app: FastifyInstance, services: Services): void 
   });
 
   app.get('/v1.0/users/:key', async (request) => {
-    const principal = await callerWith(services, request, 'users.read');
+    const principal = await authorize(services, request, 'users.read');
     const key = userKey(request);
     const { select } = parseEntityQuery(request.query, USER_SELECTABLE, 'user');
     const user = await getUser(services, principal.tenantId, key);
@@ -73,7 +65,7 @@ export function graphUserRoutes(app: FastifyInstance, services: Services): void 
   });
 
   app.post('/v1.0/users', async (request, reply) => {
-    const principal = await callerWith(services, request, 'users.write');
+    const principal = await authorize(services, request, 'users.write');
     const body = createUserBody.parse(request.body);
     const user = await createUser(services, requestContext(request, principal), {
       tenantId: principal.tenantId,
