@@ -48,6 +48,8 @@ export async function createApp(services: Services, options: AppOptions = {}): P
         connectSrc: ["'self'"],
         frameAncestors: ["'none'"],
         formAction: ["'self'"],
+        // only meaningful (and only harmless) when we are served over https
+        upgradeInsecureRequests: config.publicUrl.startsWith('https://') ? [] : null,
       },
     },
     hsts: config.publicUrl.startsWith('https://'),

@@ -57,6 +57,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: App
   const surface = surfaceOf(request.url);
   if (surface === 'oauth') return sendOAuthError(request, reply, appErrorAsOAuth(err));
   void reply.code(err.status).header('cache-control', 'no-store');
+  if (err.status === 401 && (surface === 'graph' || surface === 'api')) {
+    // RFC 6750 §3: tell the client which scheme to use and why the token was refused
+    const reason = err.code === 'auth.token_missing' || err.code === 'auth.session_required' ? '' : ', error="invalid_token"';
+    void reply.header('www-authenticate', `Bearer realm="postern"${reason}`);
+  }
   if (surface === 'graph') {
     return reply.send({
       error: {
