@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { HOUSEKEEPING_INTERVAL_MS, sweepExpired } from '../domain/housekeeping.js';
 import { bootstrapIfEmpty } from '../domain/tenants.js';
 import { createApp } from '../http/app.js';
 import { createServices } from '../services.js';
@@ -24,7 +25,12 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
     );
   }
   const app = await createApp(services);
+  const sweep = setInterval(() => {
+    sweepExpired(services).catch((err: unknown) => app.log.warn({ err }, 'housekeeping sweep failed'));
+  }, HOUSEKEEPING_INTERVAL_MS);
+  sweep.unref();
   const stop = async (): Promise<void> => {
+    clearInterval(sweep);
     await app.close();
     await services.close();
   };
