@@ -1,6 +1,6 @@
-import { sql, type ExpressionBuilder } from 'kysely';
-import type { Database, Executor, GroupsTable } from './database.js';
+import type { Executor, GroupsTable } from './database.js';
 import { fromBool, toBool } from './database.js';
+import { filterCondition, type ListFilter, type ListQuery } from './filters.js';
 
 export interface Group {
   id: string;
@@ -84,36 +84,18 @@ export const GROUP_FILTER_COLUMNS = {
 
 export type GroupFilterField = keyof typeof GROUP_FILTER_COLUMNS;
 
-export interface GroupFilter {
-  field: GroupFilterField;
-  op: 'eq' | 'startswith';
-  value: string | boolean;
-}
-
-export interface GroupListQuery {
-  filters: GroupFilter[];
-  /** keyset paging: continue after this id */
-  afterId?: string | undefined;
-  limit: number;
-}
+export type GroupFilter = ListFilter<GroupFilterField>;
+export type GroupListQuery = ListQuery<GroupFilterField>;
 
 /** One page of a tenant's groups ordered by id, plus whether more follow. Comparisons ignore case. */
 export async function listGroups(db: Executor, tenantId: string, q: GroupListQuery): Promise<{ groups: Group[]; more: boolean }> {
   let query = db.selectFrom('groups').selectAll().where('tenant_id', '=', tenantId);
-  for (const f of q.filters) query = query.where((eb) => filterExpression(eb, f));
+  for (const f of q.filters) query = query.where(filterCondition(GROUP_FILTER_COLUMNS[f.field], f.op, f.value));
   if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
   const rows = await query.orderBy('id').limit(q.limit + 1).execute();
   return { groups: rows.slice(0, q.limit).map(toGroup), more: rows.length > q.limit };
 }
 
-function filterExpression(eb: ExpressionBuilder<Database, 'groups'>, f: GroupFilter) {
-  const column = GROUP_FILTER_COLUMNS[f.field];
-  if (typeof f.value === 'boolean') return eb(column, '=', toBool(f.value));
-  const value = f.value.toLowerCase();
-  if (f.op === 'eq') return eb(eb.fn('lower', [eb.ref(column)]), '=', value);
-  const pattern = `${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  return eb(eb.fn('lower', [eb.ref(column)]), 'like', sql<string>`${pattern} escape '\\'`);
-}
 
 // ---- membership ----
 

@@ -1,6 +1,7 @@
-import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
-import type { Database, Executor, UsersTable } from './database.js';
+import type { Selectable } from 'kysely';
+import type { Executor, UsersTable } from './database.js';
 import { fromBool, toBool } from './database.js';
+import { filterCondition, type ListFilter, type ListQuery } from './filters.js';
 
 export type PasswordSource = 'cloud' | 'hashSync' | 'passThrough';
 
@@ -154,36 +155,18 @@ export const USER_FILTER_COLUMNS = {
 
 export type UserFilterField = keyof typeof USER_FILTER_COLUMNS;
 
-export interface UserFilter {
-  field: UserFilterField;
-  op: 'eq' | 'startswith';
-  value: string | boolean;
-}
-
-export interface UserListQuery {
-  filters: UserFilter[];
-  /** continue after this id (keyset paging; ids order the list) */
-  afterId?: string | undefined;
-  limit: number;
-}
+export type UserFilter = ListFilter<UserFilterField>;
+export type UserListQuery = ListQuery<UserFilterField>;
 
 /** One page of a tenant's users, ordered by id, plus whether more follow. Comparisons ignore case. */
 export async function listUsers(db: Executor, tenantId: string, q: UserListQuery): Promise<{ users: User[]; more: boolean }> {
   let query = db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
-  for (const f of q.filters) query = query.where((eb) => filterExpression(eb, f));
+  for (const f of q.filters) query = query.where(filterCondition(USER_FILTER_COLUMNS[f.field], f.op, f.value));
   if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
   const rows = await query.orderBy('id').limit(q.limit + 1).execute();
   return { users: rows.slice(0, q.limit).map(toUser), more: rows.length > q.limit };
 }
 
-function filterExpression(eb: ExpressionBuilder<Database, 'users'>, f: UserFilter) {
-  const column = USER_FILTER_COLUMNS[f.field];
-  if (typeof f.value === 'boolean') return eb(column, '=', toBool(f.value));
-  const value = f.value.toLowerCase();
-  if (f.op === 'eq') return eb(eb.fn('lower', [eb.ref(column)]), '=', value);
-  const pattern = `${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  return eb(eb.fn('lower', [eb.ref(column)]), 'like', sql<string>`${pattern} escape '\\'`);
-}
 
 function toRow(u: User): UsersTable {
   return {
