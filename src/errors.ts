@@ -50,6 +50,7 @@ export const errorCodes = {
 
   // passwords
   'password.policy_violation': { status: 400, graph: 'Request_BadRequest', message: 'The password does not meet the password policy.' },
+  'password.current_invalid': { status: 400, graph: 'Request_BadRequest', message: 'Your current password is incorrect.' },
   'password.required': { status: 400, graph: 'Request_BadRequest', message: 'A password is required.' },
 
   'internal': { status: 500, graph: 'generalException', message: 'Something went wrong on our side. Use the request id to ask your admin.' },

@@ -29,7 +29,8 @@ export type AuditActivity =
   | 'Add application'
   | 'Add tenant'
   | 'Reset user password'
-  | 'Change user password';
+  | 'Change user password'
+  | 'Change password (self-service)';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

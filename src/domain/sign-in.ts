@@ -6,6 +6,7 @@ import { findUserByUpn, setLockoutState, setPasswordHash, type User } from '../s
 import type { DomainDeps } from './deps.js';
 import type { Hasher } from './hasher.js';
 import { applyFailure, badPasswordFingerprint, CLEARED_LOCKOUT, isLocked, lockoutPolicyOf, needsReset } from './lockout.js';
+import { expiryPolicyOf, passwordExpiry, type PasswordExpiry } from './password-expiry.js';
 import { MAX_PASSWORD_CODE_POINTS } from './password-policy.js';
 
 export interface SignInDeps extends DomainDeps {
@@ -26,7 +27,11 @@ export interface SignInInput {
  */
 export type SignInFailure = 'invalid_credentials' | 'locked' | 'disabled' | 'password_expired';
 
-export type SignInResult = { readonly ok: true; readonly user: User } | { readonly ok: false; readonly reason: SignInFailure };
+export type SignInResult =
+  | { readonly ok: true; readonly user: User; readonly expiry: PasswordExpiry }
+  /** the password was right but must be changed first: only the change step (old + new) may go on */
+  | { readonly ok: false; readonly reason: 'password_expired'; readonly user: User }
+  | { readonly ok: false; readonly reason: Exclude<SignInFailure, 'password_expired'> };
 
 /**
  * Verifies a UPN and password. Every path spends exactly one argon2 verification (against the user's
@@ -57,6 +62,9 @@ export async function signInWithPassword(deps: SignInDeps, input: SignInInput): 
 
   const signedIn = user;
   const rehash = deps.hasher.needsRehash(signedIn.passwordHash!) ? await deps.hasher.hash(input.password) : undefined;
+  const tenant = await findTenantById(deps.db, signedIn.tenantId);
+  if (!tenant) return { ok: false, reason: 'invalid_credentials' };
+  const expiryPolicy = expiryPolicyOf(tenant);
   const outcome = await deps.db.transaction().execute(async (trx): Promise<SignInResult> => {
     const state = await readLockoutStateForUpdate(trx, signedIn.id);
     if (!state) return { ok: false, reason: 'invalid_credentials' };
@@ -66,16 +74,15 @@ export async function signInWithPassword(deps: SignInDeps, input: SignInInput): 
     if (needsReset(state)) await setLockoutState(trx, signedIn.id, CLEARED_LOCKOUT);
     // Checked after the password, like Azure: only someone who knows it learns the account is disabled.
     if (!state.accountEnabled) return { ok: false, reason: 'disabled' };
-    if (mustChangePassword(signedIn)) return { ok: false, reason: 'password_expired' };
-    return { ok: true, user: { ...signedIn, ...CLEARED_LOCKOUT, passwordHash: rehash ?? signedIn.passwordHash } };
+    const user = { ...signedIn, ...CLEARED_LOCKOUT, passwordHash: rehash ?? signedIn.passwordHash };
+    const expiry = passwordExpiry(user, expiryPolicy, now);
+    if (mustChangePassword(user) || expiry.expired) return { ok: false, reason: 'password_expired', user };
+    return { ok: true, user, expiry };
   });
   return outcome;
 }
 
-/**
- * Sign-in does not complete while the password must be changed. The expiry policy (validity days,
- * DisablePasswordExpiration) joins here when the policy engine lands.
- */
+/** An admin or a reset asked for a new password at next sign-in (expiry is checked beside it). */
 export function mustChangePassword(user: Pick<User, 'forceChangePasswordNextSignIn' | 'forceChangePasswordNextSignInWithMfa'>): boolean {
   return user.forceChangePasswordNextSignIn || user.forceChangePasswordNextSignInWithMfa;
 }

@@ -55,6 +55,13 @@ export async function deleteSessionsOfUser(db: Executor, userId: string): Promis
   await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
 }
 
+/** Signs a user out everywhere but the session they are using (after they change their password). */
+export async function deleteOtherSessionsOfUser(db: Executor, userId: string, keepIdHash: string | undefined): Promise<void> {
+  let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (keepIdHash !== undefined) query = query.where('id_hash', '!=', keepIdHash);
+  await query.execute();
+}
+
 /** Housekeeping: drops sessions that expired before `before`. */
 export async function deleteExpiredSessions(db: Executor, before: string): Promise<number> {
   const result = await db.deleteFrom('sessions').where('expires_at', '<', before).executeTakeFirst();

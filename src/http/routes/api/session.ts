@@ -1,10 +1,13 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { endSession, startSession, type ActiveSession } from '../../../domain/sessions.js';
+import { changePasswordAtSignIn } from '../../../domain/password-change.js';
 import { signInWithPassword, type SignInFailure } from '../../../domain/sign-in.js';
+import { requestContext } from '../../auth.js';
 import { AppError } from '../../../errors.js';
 import type { Services } from '../../../services.js';
 import type { User } from '../../../store/users.js';
+import type { PasswordExpiry } from '../../../domain/password-expiry.js';
 import { assertCsrf, assertSameOrigin, clearSessionCookie, readSession, sessionTokenOf, setSessionCookie } from '../../session-auth.js';
 
 const signInBody = z
@@ -14,6 +17,12 @@ const signInBody = z
     password: z.string().min(1).max(4096),
   })
   .strict();
+
+const changeAtSignInBody = z.strictObject({
+  userPrincipalName: z.string().min(1).max(256),
+  currentPassword: z.string().min(1).max(4096),
+  newPassword: z.string().max(4096),
+});
 
 /**
  * The web portals' session: POST signs in (sets the `postern_session` cookie), GET shows the
@@ -29,12 +38,27 @@ export function sessionRoutes(app: FastifyInstance, services: Services): void {
     app.metrics.signIns.inc({ result: result.ok ? 'success' : result.reason });
     if (!result.ok) throw signInError(result.reason);
 
+    return signedIn(request, reply, result.user, result.expiry);
+  });
+
+  // The change step of a sign-in that answered "change required": old + new password, then signed in.
+  app.post('/api/v1/session/password', async (request, reply) => {
+    if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new AppError('request.unsupported_media_type');
+    assertSameOrigin(services, request);
+    const body = changeAtSignInBody.parse(request.body);
+    const user = await changePasswordAtSignIn(services, requestContext(request, null), body);
+    return signedIn(request, reply, user, undefined);
+  });
+
+  async function signedIn(request: FastifyRequest, reply: FastifyReply, user: User, expiry: PasswordExpiry | undefined) {
     const previous = sessionTokenOf(request);
     if (previous !== undefined) await endSession(services, previous);
-    const started = await startSession(services, result.user);
+    const started = await startSession(services, user);
     setSessionCookie(services, reply, started.token);
-    return noStore(reply).code(200).send(view(result.user, started.csrfToken, started.session.expiresAt));
-  });
+    return noStore(reply)
+      .code(200)
+      .send({ ...view(user, started.csrfToken, started.session.expiresAt), ...(expiry?.warn ? { passwordExpiresInDays: expiry.daysLeft } : {}) });
+  }
 
   app.get('/api/v1/session', async (request, reply) => {
     const active = await requireSession(services, request, reply);
@@ -79,7 +103,11 @@ function signInError(reason: SignInFailure): AppError {
       return new AppError('auth.account_disabled');
     case 'password_expired':
       return new AppError('auth.password_expired', {
-        data: { changeRequired: true, reason: 'Your password has expired or your admin requires a new one. Change your password, then sign in.' },
+        data: {
+          changeRequired: true,
+          changeEndpoint: '/api/v1/session/password',
+          reason: 'Your password has expired or your admin requires a new one. Change your password, then sign in.',
+        },
       });
   }
 }
