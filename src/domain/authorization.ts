@@ -52,7 +52,8 @@ export type Capability =
   | 'groups.write'
   | 'groups.members.write'
   | 'roles.read'
-  | 'roles.write';
+  | 'roles.write'
+  | 'policies.password';
 
 /** Application permissions that grant each capability. */
 const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
@@ -66,6 +67,7 @@ const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
   'groups.members.write': ['Group.ReadWrite.All', 'GroupMember.ReadWrite.All', 'Directory.ReadWrite.All'],
   'roles.read': ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   'roles.write': ['RoleManagement.ReadWrite.Directory'],
+  'policies.password': ['Policy.ReadWrite.AuthenticationMethod'],
 };
 
 /**
@@ -89,6 +91,7 @@ const BY_ROLE: Record<Capability, readonly string[] | '*'> = {
   'groups.members.write': [ROLE.globalAdministrator, ROLE.userAdministrator, ROLE.groupsAdministrator],
   'roles.read': '*',
   'roles.write': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator],
+  'policies.password': [ROLE.globalAdministrator, ROLE.securityAdministrator],
 };
 
 export function can(principal: Principal, capability: Capability): boolean {

@@ -6,7 +6,8 @@ import type { DomainDeps } from './deps.js';
 import { insertRoleAssignmentAudited } from './role-assignments.js';
 import { findRole, ROLE } from './roles.js';
 import { checkDomainName, checkUpn, domainOf } from './upn.js';
-import { assertPasswordAcceptable, generateTemporaryPassword, insertUserAudited, newCloudUser } from './users.js';
+import { assertPasswordAllowed } from './password-rules.js';
+import { generateTemporaryPassword, insertUserAudited, newCloudUser } from './users.js';
 
 export const DEFAULT_TENANT_DOMAIN = 'postern.local';
 
@@ -41,11 +42,6 @@ export async function createTenant(deps: DomainDeps, ctx: RequestContext, input:
     message: `The admin UPN must be on the tenant's domain ${domain}.`,
     data: { domain: domainOf(input.adminUpn) },
   });
-  if (input.adminPassword !== undefined) assertPasswordAcceptable(input.adminPassword);
-  assertThat(!(await findDomain(deps.db, domain)), 'tenant.domain_taken', { data: { domain } });
-
-  const oneTimePassword = input.adminPassword === undefined ? generateTemporaryPassword(deps.random) : undefined;
-  const passwordHash = await deps.hasher.hash(input.adminPassword ?? oneTimePassword!);
   const tenant: Tenant = {
     id: deps.random.uuid(),
     displayName: input.name.trim(),
@@ -53,6 +49,13 @@ export async function createTenant(deps: DomainDeps, ctx: RequestContext, input:
     settings: { ...DEFAULT_TENANT_SETTINGS },
     createdAt: deps.clock.now().toISOString(),
   };
+  // the new tenant's default policy, with its name banned inside the password like any tenant's
+  const noNames = { givenName: null, surname: null, passwordPolicies: null };
+  if (input.adminPassword !== undefined) await assertPasswordAllowed(deps, { tenant, user: noNames, candidate: input.adminPassword, purpose: 'create' });
+  assertThat(!(await findDomain(deps.db, domain)), 'tenant.domain_taken', { data: { domain } });
+
+  const oneTimePassword = input.adminPassword === undefined ? generateTemporaryPassword(deps.random) : undefined;
+  const passwordHash = await deps.hasher.hash(input.adminPassword ?? oneTimePassword!);
   // The one-time password only reaches the operator who ran the command; making it change at
   // first sign-in waits for the password-change step (next issue), or the admin could never sign in.
   const admin = newCloudUser(deps, { tenantId: tenant.id, userPrincipalName: input.adminUpn, displayName: 'Global Administrator' }, passwordHash);

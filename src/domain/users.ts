@@ -1,7 +1,7 @@
 import { AppError, assertThat } from '../errors.js';
 import { lockAuditChain } from '../store/audit-events.js';
 import { listRoleAssignments, listRoleIdsOfPrincipal } from '../store/role-assignments.js';
-import { findDomain } from '../store/tenants.js';
+import { findDomain, findTenantById } from '../store/tenants.js';
 import {
   deleteUser as deleteUserRow,
   findUserByIdOrUpn,
@@ -19,7 +19,8 @@ import {
 import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
 import type { Executor } from '../store/database.js';
 import type { DomainDeps } from './deps.js';
-import { BASIC_POLICY, checkPasswordPolicy } from './password-policy.js';
+import { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY } from './password-policy.js';
+import { assertPasswordAllowed, recordPasswordHistory } from './password-rules.js';
 import { canResetPassword, ROLE } from './roles.js';
 import { checkUpn, domainOf } from './upn.js';
 
@@ -56,23 +57,18 @@ export async function assertUpnUsable(deps: Pick<DomainDeps, 'db'>, tenantId: st
   assertThat(!existing || existing.id === exceptUserId, 'user.upn_taken');
 }
 
-/** Throws password.policy_violation with the violations when `password` fails the policy. Checked before hashing. */
-export function assertPasswordAcceptable(password: string): void {
-  const violations = checkPasswordPolicy(BASIC_POLICY, password);
-  if (violations.length > 0) {
-    throw new AppError('password.policy_violation', {
-      message: violations.map((v) => v.message).join(' '),
-      data: { violations },
-    });
-  }
-}
-
 /** Creates a cloud user with a password; writes the user and its "Add user" event together. */
 export async function createUser(deps: DomainDeps, ctx: RequestContext, input: NewUserInput): Promise<User> {
-  assertPasswordAcceptable(input.password);
+  const tenant = await findTenantById(deps.db, input.tenantId);
+  if (!tenant) throw new AppError('tenant.not_found');
+  const owner = { givenName: input.givenName ?? null, surname: input.surname ?? null, passwordPolicies: input.passwordPolicies ?? null };
+  const policy = await assertPasswordAllowed(deps, { tenant, user: owner, candidate: input.password, purpose: 'create' });
   await assertUpnUsable(deps, input.tenantId, input.userPrincipalName);
   const user = newCloudUser(deps, input, await deps.hasher.hash(input.password));
-  await inTransactionMappingUpnRace(deps, (trx) => insertUserAudited(deps, trx, ctx, user));
+  await inTransactionMappingUpnRace(deps, async (trx) => {
+    await insertUserAudited(deps, trx, ctx, user);
+    if (policy.historyCount > 0) await recordPasswordHistory(trx, user.id, user.passwordHash!, user.createdDateTime, policy.historyCount);
+  });
   return user;
 }
 
@@ -135,10 +131,18 @@ export async function insertUserAudited(deps: Pick<DomainDeps, 'clock' | 'random
 }
 
 /**
- * A system-generated password that meets any policy we ship: 16 characters from all four classes,
- * without look-alikes. Shown once, never stored.
+ * A system-generated password that meets any policy we ship: 16 characters from all four classes
+ * (the azure profile's classes, the nist profile's 15-character minimum), without look-alikes,
+ * checked against the banned list (a random draw that happened to spell a common word is drawn
+ * again). Shown once, never stored.
  */
 export function generateTemporaryPassword(random: { token(bytes?: number): string }): string {
+  let candidate = drawTemporaryPassword(random);
+  for (let i = 0; i < 8 && checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, candidate).length > 0; i += 1) candidate = drawTemporaryPassword(random);
+  return candidate;
+}
+
+function drawTemporaryPassword(random: { token(bytes?: number): string }): string {
   const sets = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-=?@^_'];
   const bytes = Buffer.from(random.token(48), 'base64url');
   const chars: string[] = [];
@@ -215,7 +219,11 @@ export async function updateUser(deps: DomainDeps, ctx: RequestContext, tenantId
       if ((resetting || targetRoles.length > 0) && !canResetPassword(actor.roles, targetRoles)) throw forbiddenOverTarget(resetting);
     }
   }
-  if (change.newPassword !== undefined) assertPasswordAcceptable(change.newPassword);
+  // checked with the names the user will have after this PATCH, before any hashing
+  const policy =
+    change.newPassword === undefined
+      ? undefined
+      : await assertPasswordAllowed(deps, { tenant: tenantId, user: { ...target, ...change.patch }, candidate: change.newPassword, purpose: 'reset' });
   const upn = change.patch.userPrincipalName;
   if (upn !== undefined && upn !== target.userPrincipalName) await assertUpnUsable(deps, tenantId, upn, target.id);
 
@@ -230,6 +238,7 @@ export async function updateUser(deps: DomainDeps, ctx: RequestContext, tenantId
     const after = { ...target, ...change.patch };
     if (passwordHash !== undefined) {
       await setPasswordHash(trx, target.id, { passwordHash, changedAt: now, forceChange });
+      await recordPasswordHistory(trx, target.id, passwordHash, now, policy?.historyCount ?? 0);
       // a reset ends every session and refresh token issued before it
       await revokeSignInSessions(trx, tenantId, target.id, now);
       await recordAudit(deps, trx, ctx, {

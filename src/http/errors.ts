@@ -67,6 +67,10 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: App
       error: {
         code: errorCodes[err.code].graph,
         message: err.message,
+        // Graph's error body allows details; password policy refusals list each rule that failed
+        ...(Array.isArray(err.data?.violations)
+          ? { details: (err.data.violations as { code: string; message: string }[]).map((v) => ({ code: v.code, message: v.message, target: 'password' })) }
+          : {}),
         innerError: {
           code: err.code,
           date: new Date().toISOString().slice(0, 19),

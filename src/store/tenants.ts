@@ -64,6 +64,15 @@ export async function listDomains(db: Executor, tenantId: string): Promise<Tenan
   return rows.map((row) => ({ domain: row.domain, tenantId: row.tenant_id, isVerified: fromBool(row.is_verified), isDefault: fromBool(row.is_default) }));
 }
 
+/**
+ * Replaces the tenant's settings JSON. Settings hold several features' keys (lockout, password
+ * policy, …): callers read the tenant in the same transaction, spread its settings and change only
+ * their own keys, so the others survive.
+ */
+export async function updateTenantSettings(db: Executor, tenantId: string, settings: TenantSettings & Record<string, unknown>): Promise<void> {
+  await db.updateTable('tenants').set({ settings: JSON.stringify(settings) }).where('id', '=', tenantId).execute();
+}
+
 export async function countTenants(db: Executor): Promise<number> {
   const row = await db.selectFrom('tenants').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
   return Number(row.n);

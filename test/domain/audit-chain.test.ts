@@ -17,9 +17,9 @@ describe.each(testDialects())('audit hash chain verification on %s', (dialect) =
     tenantId = ctx.tenant.tenant.id;
     const deps = ctx.services;
     const sys = systemContext(deps);
-    await createUser(deps, sys, { tenantId, userPrincipalName: 'alice@contoso.test', displayName: 'Alice', password: 'Correct-Horse-1' });
+    await createUser(deps, sys, { tenantId, userPrincipalName: 'alice@contoso.test', displayName: 'Alice', password: 'Umber-Kestrel-Pivot-62' });
     await createGroup(deps, sys, { tenantId, displayName: 'Team', mailEnabled: false, mailNickname: 'team', securityEnabled: true });
-    await createUser(deps, sys, { tenantId, userPrincipalName: 'bob@contoso.test', displayName: 'Bob', password: 'Correct-Horse-1' });
+    await createUser(deps, sys, { tenantId, userPrincipalName: 'bob@contoso.test', displayName: 'Bob', password: 'Umber-Kestrel-Pivot-62' });
   });
   afterEach(async () => ctx.close());
 

@@ -16,7 +16,7 @@ import { listRoleIdsOfPrincipal } from '../../src/store/role-assignments.js';
 import { findUserByUpn } from '../../src/store/users.js';
 import type { Dialect } from '../../src/store/database.js';
 
-export const ADMIN_PASSWORD = 'Adm1n-Passw0rd!';
+export const ADMIN_PASSWORD = 'Quiet-Lantern-Orbit-58!';
 
 /**
  * The dialects every store and HTTP suite runs on. PostgreSQL is skipped with a notice when no

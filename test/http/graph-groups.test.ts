@@ -35,8 +35,8 @@ describe.each(testDialects())('Graph groups on %s', (dialect) => {
     token = await ctx.appToken(['Group.ReadWrite.All']);
     const deps = ctx.services;
     const tenantId = ctx.tenant.tenant.id;
-    alice = await createUser(deps, systemContext(deps), { tenantId, userPrincipalName: 'alice@contoso.test', displayName: 'Alice', password: 'Correct-Horse-1' });
-    bob = await createUser(deps, systemContext(deps), { tenantId, userPrincipalName: 'bob@contoso.test', displayName: 'Bob', password: 'Correct-Horse-1' });
+    alice = await createUser(deps, systemContext(deps), { tenantId, userPrincipalName: 'alice@contoso.test', displayName: 'Alice', password: 'Umber-Kestrel-Pivot-62' });
+    bob = await createUser(deps, systemContext(deps), { tenantId, userPrincipalName: 'bob@contoso.test', displayName: 'Bob', password: 'Umber-Kestrel-Pivot-62' });
   });
   afterAll(async () => ctx.close());
 
@@ -171,7 +171,7 @@ describe.each(testDialects())('Graph groups on %s', (dialect) => {
       tenantId: ctx.tenant.tenant.id,
       userPrincipalName: 'carol@contoso.test',
       displayName: 'Carol',
-      password: 'Correct-Horse-1',
+      password: 'Umber-Kestrel-Pivot-62',
     });
     const outer = (await newGroup('Outer')).body.id as string;
     const inner = (await newGroup('Inner')).body.id as string;

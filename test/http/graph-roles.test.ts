@@ -36,7 +36,7 @@ describe.each(testDialects())('Graph directory roles and role assignments on %s'
       tenantId,
       userPrincipalName: `${name.toLowerCase()}${n}@contoso.test`,
       displayName: name,
-      password: 'Correct-Horse-1',
+      password: 'Umber-Kestrel-Pivot-62',
     });
   };
   const assign = (principalId: string, roleDefinitionId = HELPDESK, bearer = token, directoryScopeId = '/') =>

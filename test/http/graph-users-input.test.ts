@@ -5,7 +5,7 @@ import { ADMIN_PASSWORD, createTestContext, testDialects, type TestContext } fro
 
 /** Bad input on the users resource: every case a 4xx Graph error that names the problem, never a 500. */
 
-const PASSWORD = 'Str0ng-Passw0rd!';
+const PASSWORD = 'Plinth-Quokka-Vortex-8';
 
 function newUser(upn: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { accountEnabled: true, displayName: 'Test User', mailNickname: 'test', userPrincipalName: upn, passwordProfile: { password: PASSWORD }, ...extra };

@@ -7,7 +7,7 @@ import { insertRoleAssignment } from '../../src/store/role-assignments.js';
 import { findUserById } from '../../src/store/users.js';
 import { ADMIN_PASSWORD, createTestContext, testDialects, type TestContext } from '../helpers/context.js';
 
-const PASSWORD = 'Str0ng-Passw0rd!';
+const PASSWORD = 'Plinth-Quokka-Vortex-8';
 const BASE = 'http://localhost:8080';
 
 function newUser(upn: string, displayName: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -172,7 +172,7 @@ describe.each(testDialects())('Graph users resource on %s', (dialect) => {
     const b = await ctx.appToken(['User.ReadWrite.All', 'User-PasswordProfile.ReadWrite.All'], fabrikam.tenant.id);
     for (const key of [megan.id, 'megan.bowen@contoso.test']) {
       expect((await call('GET', `/v1.0/users/${key}`, b)).statusCode).toBe(404);
-      expect((await call('PATCH', `/v1.0/users/${key}`, b, { displayName: 'pwned', passwordProfile: { password: 'An0ther-Passw0rd!' } })).statusCode).toBe(404);
+      expect((await call('PATCH', `/v1.0/users/${key}`, b, { displayName: 'pwned', passwordProfile: { password: 'Fjord-Quasar-71!x' } })).statusCode).toBe(404);
       expect((await call('DELETE', `/v1.0/users/${key}`, b)).statusCode).toBe(404);
     }
     const list = await call('GET', `/v1.0/users?$filter=${encodeURIComponent("startswith(userPrincipalName,'')")}`, b);
@@ -192,22 +192,22 @@ describe.each(testDialects())('Graph users resource on %s', (dialect) => {
     const meganToken = await ctx.userToken('megan.bowen@contoso.test');
     ctx.clock.advance(5_000);
 
-    const reset = await call('PATCH', `/v1.0/users/${megan.id}`, helpdesk, { passwordProfile: { password: 'Res3t-Passw0rd!' } });
+    const reset = await call('PATCH', `/v1.0/users/${megan.id}`, helpdesk, { passwordProfile: { password: 'Tangerine-Quokka-93!' } });
     expect(reset.statusCode).toBe(204);
     const after = await findUserById(ctx.services.db, ctx.tenant.tenant.id, megan.id);
-    expect(await ctx.services.hasher.verify(after!.passwordHash!, 'Res3t-Passw0rd!')).toBe(true);
+    expect(await ctx.services.hasher.verify(after!.passwordHash!, 'Tangerine-Quokka-93!')).toBe(true);
     expect(after!.forceChangePasswordNextSignIn).toBe(true);
     expect(after!.lastPasswordChangeDateTime).toBe(ctx.clock.now().toISOString());
     // sessions issued before the reset are dead
     expect((await call('GET', '/v1.0/me', meganToken)).statusCode).toBe(401);
     const [event] = await auditRows(ctx, 'Reset user password', megan.id);
     expect(JSON.parse(event!.target_resources)[0].modifiedProperties).toEqual([]);
-    expect(JSON.stringify(event)).not.toContain('Res3t-Passw0rd!');
+    expect(JSON.stringify(event)).not.toContain('Tangerine-Quokka-93!');
 
-    const overAdmin = await call('PATCH', `/v1.0/users/${ctx.tenant.admin.id}`, helpdesk, { passwordProfile: { password: 'Res3t-Passw0rd!' } });
+    const overAdmin = await call('PATCH', `/v1.0/users/${ctx.tenant.admin.id}`, helpdesk, { passwordProfile: { password: 'Tangerine-Quokka-93!' } });
     expect(overAdmin.statusCode).toBe(403);
     expect(overAdmin.json().error.code).toBe('Authorization_RequestDenied');
-    const self = await call('PATCH', `/v1.0/users/${helpdeskId}`, helpdesk, { passwordProfile: { password: 'Res3t-Passw0rd!' } });
+    const self = await call('PATCH', `/v1.0/users/${helpdeskId}`, helpdesk, { passwordProfile: { password: 'Tangerine-Quokka-93!' } });
     expect(self.statusCode).toBe(403);
     expect(self.json().error.message).toContain('changePassword');
     // the password role does not allow profile edits

@@ -9,7 +9,7 @@ import { setPasswordHash, updateUser, findUserByUpn } from '../../src/store/user
 import { ADMIN_PASSWORD, createTestContext, testDialects, type TestContext } from '../helpers/context.js';
 
 const GRAPH_CLI = '14d82eec-204b-4c2f-b7e8-296a70dab67e';
-const PASSWORD = 'Corr3ct-Horse!';
+const PASSWORD = 'Vq7#Lantern-Orbit';
 interface TokenBody {
   access_token: string;
   refresh_token?: string;

@@ -9,7 +9,7 @@ import { sha256 } from '../../src/lib/crypto.js';
 import { updateUser } from '../../src/store/users.js';
 import { ADMIN_PASSWORD, createTestContext, testDialects, type TestContext } from '../helpers/context.js';
 
-const PASSWORD = 'Corr3ct-Horse!';
+const PASSWORD = 'Vq7#Lantern-Orbit';
 
 function sessionCookie(res: LightMyRequestResponse) {
   return res.cookies.find((c) => c.name === 'postern_session');

@@ -19,7 +19,7 @@ describe.each(testDialects())('user and tenant store on %s', (dialect) => {
         tenantId,
         userPrincipalName: `user${i}@contoso.test`,
         displayName,
-        password: 'Correct-Horse-1',
+        password: 'Umber-Kestrel-Pivot-62',
       });
     }
   });
