@@ -73,6 +73,10 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
   if ((e.TLS_CERT_FILE === undefined) !== (e.TLS_KEY_FILE === undefined)) {
     throw new ConfigError('invalid configuration:\n  TLS_CERT_FILE and TLS_KEY_FILE must be set together');
   }
+  if (e.SMTP_URL) {
+    if (!/^smtps?:\/\/[^/]/i.test(e.SMTP_URL)) throw new ConfigError('invalid configuration:\n  SMTP_URL: must be an smtp:// or smtps:// URL');
+    if (!e.MAIL_FROM?.trim()) throw new ConfigError('invalid configuration:\n  MAIL_FROM: required when SMTP_URL is set');
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,

@@ -51,6 +51,7 @@ export const errorCodes = {
   // passwords
   'password.policy_violation': { status: 400, graph: 'Request_BadRequest', message: 'The password does not meet the password policy.' },
   'password.current_invalid': { status: 400, graph: 'Request_BadRequest', message: 'Your current password is incorrect.' },
+  'policy.premium_required': { status: 409, graph: 'Request_BadRequest', message: 'This setting needs the premium edition of the tenant.' },
   'password.required': { status: 400, graph: 'Request_BadRequest', message: 'A password is required.' },
 
   'internal': { status: 500, graph: 'generalException', message: 'Something went wrong on our side. Use the request id to ask your admin.' },

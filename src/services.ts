@@ -2,6 +2,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
+import { createMailer, type Mailer } from './delivery/mailer.js';
+import { createSmsSender, createVoiceCaller, type SmsSender, type VoiceCaller } from './delivery/sms.js';
 import { createArgon2Hasher, type Hasher } from './domain/hasher.js';
 import { TokenService } from './domain/tokens.js';
 import { systemClock, type Clock } from './lib/clock.js';
@@ -18,6 +20,10 @@ export interface Services {
   readonly hasher: Hasher;
   readonly secretBox: SecretBox;
   readonly tokens: TokenService;
+  /** outbox-only (nothing leaves the process) when SMTP_URL / the webhooks are unset */
+  readonly mailer: Mailer;
+  readonly sms: SmsSender;
+  readonly voice: VoiceCaller;
   close(): Promise<void>;
 }
 
@@ -25,6 +31,9 @@ export interface ServiceOverrides {
   clock?: Clock;
   random?: Random;
   hasher?: Hasher;
+  mailer?: Mailer;
+  sms?: SmsSender;
+  voice?: VoiceCaller;
 }
 
 export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
@@ -42,6 +51,9 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     hasher: overrides.hasher ?? createArgon2Hasher(config.argon2),
     secretBox,
     tokens,
+    mailer: overrides.mailer ?? createMailer(config),
+    sms: overrides.sms ?? createSmsSender(config),
+    voice: overrides.voice ?? createVoiceCaller(config),
     close: () => handle.close(),
   };
 }

@@ -1,5 +1,8 @@
 import type { Config } from '../config.js';
+import { createOutboxWorker } from '../delivery/outbox-worker.js';
+import { createReminderScheduler } from '../domain/expiry-reminders.js';
 import { HOUSEKEEPING_INTERVAL_MS, sweepExpired } from '../domain/housekeeping.js';
+import { hostname } from 'node:os';
 import { bootstrapIfEmpty } from '../domain/tenants.js';
 import { createApp } from '../http/app.js';
 import { createServices } from '../services.js';
@@ -29,8 +32,15 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
     sweepExpired(services).catch((err: unknown) => app.log.warn({ err }, 'housekeeping sweep failed'));
   }, HOUSEKEEPING_INTERVAL_MS);
   sweep.unref();
+  const outbox = createOutboxWorker(services, { mailer: services.mailer, sms: services.sms, voice: services.voice, log: app.log });
+  outbox.start(5000);
+  // one node at a time sweeps for due expiry reminders (a database lease); every 5 minutes is plenty for day marks
+  const reminders = createReminderScheduler(services, `${hostname()}:${process.pid}`);
+  reminders.start(5 * 60_000);
   const stop = async (): Promise<void> => {
     clearInterval(sweep);
+    await reminders.stop();
+    await outbox.stop();
     await app.close();
     await services.close();
   };

@@ -30,7 +30,8 @@ export type AuditActivity =
   | 'Add tenant'
   | 'Reset user password'
   | 'Change user password'
-  | 'Change password (self-service)';
+  | 'Change password (self-service)'
+  | 'Update password policy';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -45,7 +46,7 @@ export interface RequestContext {
 export interface AuditInput {
   tenantId: string;
   activity: AuditActivity;
-  category: 'UserManagement' | 'GroupManagement' | 'RoleManagement' | 'ApplicationManagement' | 'DirectoryManagement';
+  category: 'UserManagement' | 'GroupManagement' | 'RoleManagement' | 'ApplicationManagement' | 'DirectoryManagement' | 'Policy';
   loggedByService?: 'Core Directory' | 'Self-service Password Management' | 'Authentication Methods';
   operationType: 'Add' | 'Update' | 'Delete' | 'Assign' | 'Unassign';
   result?: 'success' | 'failure' | 'timeout';

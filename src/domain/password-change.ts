@@ -1,13 +1,18 @@
 import { AppError } from '../errors.js';
 import { sha256 } from '../lib/crypto.js';
+import type { Executor } from '../store/database.js';
 import { revokeRefreshTokensOfUser } from '../store/refresh-tokens.js';
 import { deleteOtherSessionsOfUser } from '../store/sessions.js';
 import { findTenantById, type Tenant } from '../store/tenants.js';
 import { findUserById, findUserByUpn, setPasswordHash, updateUser, type User } from '../store/users.js';
 import { recordAudit, type AuditTarget, type RequestContext } from './audit.js';
-import { countCodePoints, MAX_PASSWORD_CODE_POINTS } from './password-policy.js';
-import { assertPasswordAcceptable } from './users.js';
+import { enqueueMessage, type MessageDeps } from './messages.js';
+import { auditReasonFor, checkPasswordShape } from './password-policy.js';
+import { assertPasswordAllowed, policyViolationError, recordPasswordHistory, violationsOf } from './password-rules.js';
 import { signInWithPassword, type SignInDeps } from './sign-in.js';
+
+/** Sign-in's needs (the current password is verified like a sign-in) plus queuing the notice. */
+export type ChangePasswordDeps = SignInDeps & MessageDeps;
 
 export interface ChangePasswordInput {
   tenantId: string;
@@ -25,11 +30,10 @@ export interface ChangePasswordInput {
  * cleared must-change flags, the revocation of the user's other sessions and refresh tokens, and the
  * "Change password (self-service)" event are written together. A refusal is audited too, with its reason.
  */
-export async function changeOwnPassword(deps: SignInDeps, ctx: RequestContext, input: ChangePasswordInput): Promise<User> {
-  // Cheap first: an oversized new password is refused before any hashing, even of the current one.
-  if (input.newPassword.length > MAX_PASSWORD_CODE_POINTS * 2 || countCodePoints(input.newPassword) > MAX_PASSWORD_CODE_POINTS) {
-    assertPasswordAcceptable(input.newPassword);
-  }
+export async function changeOwnPassword(deps: ChangePasswordDeps, ctx: RequestContext, input: ChangePasswordInput): Promise<User> {
+  // Cheap first: an oversized or malformed new password is refused before any hashing, even of the current one.
+  const early = checkPasswordShape(input.newPassword);
+  if (early.length > 0) throw policyViolationError(early);
   const found = await findUserById(deps.db, input.tenantId, input.userId);
   const tenant = await findTenantById(deps.db, input.tenantId);
   if (!found || !tenant) throw new AppError('user.not_found');
@@ -43,24 +47,20 @@ export async function changeOwnPassword(deps: SignInDeps, ctx: RequestContext, i
   }
   const user = verified.user;
 
+  let policy;
   try {
-    assertPasswordAcceptable(input.newPassword);
+    policy = await assertPasswordAllowed(deps, { tenant, user, candidate: input.newPassword, purpose: 'change' });
   } catch (err) {
-    if (err instanceof AppError) await auditFailure(deps, ctx, tenant, user, 'PasswordPolicyViolation');
+    const violations = violationsOf(err);
+    if (violations.length > 0) await auditFailure(deps, ctx, tenant, user, auditReasonFor(violations));
     throw err;
-  }
-  if (await deps.hasher.verify(user.passwordHash ?? '', input.newPassword)) {
-    await auditFailure(deps, ctx, tenant, user, 'PasswordSameAsCurrent');
-    throw new AppError('password.policy_violation', {
-      message: 'Your new password must be different from your current password.',
-      data: { violations: [{ code: 'sameAsCurrent', message: 'Your new password must be different from your current password.' }] },
-    });
   }
 
   const passwordHash = await deps.hasher.hash(input.newPassword);
   const now = deps.clock.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
     await setPasswordHash(trx, user.id, { passwordHash, changedAt: now, forceChange: false });
+    await recordPasswordHistory(trx, user.id, passwordHash, now, policy.historyCount);
     await updateUser(trx, user.tenantId, user.id, { forceChangePasswordNextSignInWithMfa: false }, now);
     await deleteOtherSessionsOfUser(trx, user.id, input.keepSessionToken === undefined ? undefined : sha256(input.keepSessionToken));
     await revokeRefreshTokensOfUser(trx, user.id, now);
@@ -72,6 +72,7 @@ export async function changeOwnPassword(deps: SignInDeps, ctx: RequestContext, i
       operationType: 'Update',
       targets: [userTarget(user)],
     });
+    await notifyPasswordChanged(deps, trx, user, now, 'change');
   });
   return { ...user, passwordHash, lastPasswordChangeDateTime: now, forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false };
 }
@@ -101,7 +102,7 @@ function userTarget(user: User): AuditTarget {
  * a wrong password and answers the same.
  */
 export async function changePasswordAtSignIn(
-  deps: SignInDeps,
+  deps: ChangePasswordDeps,
   ctx: RequestContext,
   input: { userPrincipalName: string; currentPassword: string; newPassword: string },
 ): Promise<User> {
@@ -111,4 +112,24 @@ export async function changePasswordAtSignIn(
     throw new AppError('auth.invalid_credentials');
   }
   return changeOwnPassword(deps, ctx, { tenantId: user.tenantId, userId: user.id, currentPassword: input.currentPassword, newPassword: input.newPassword });
+}
+
+/**
+ * "Your password was changed", to the user's email (other mails, then the UPN, as Azure falls back),
+ * queued in the transaction of the change so it goes out exactly when the change commits.
+ */
+export async function notifyPasswordChanged(
+  deps: MessageDeps,
+  trx: Executor,
+  user: Pick<User, 'tenantId' | 'displayName' | 'userPrincipalName' | 'mail' | 'otherMails'>,
+  changedAt: string,
+  kind: 'change' | 'reset',
+): Promise<void> {
+  await enqueueMessage(trx, deps, {
+    tenantId: user.tenantId,
+    channel: 'email',
+    to: user.mail ?? user.otherMails[0] ?? user.userPrincipalName,
+    template: 'password-changed',
+    data: { displayName: user.displayName, userPrincipalName: user.userPrincipalName, changedAt, kind },
+  });
 }

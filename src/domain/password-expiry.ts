@@ -1,4 +1,5 @@
 import type { Tenant } from '../store/tenants.js';
+import { passwordPolicyOf } from './policies.js';
 import type { User } from '../store/users.js';
 
 /** The part of the tenant's password policy that decides expiry. */
@@ -49,11 +50,8 @@ export function hasPasswordPolicy(passwordPolicies: string | null, name: 'Disabl
     .includes(name.toLowerCase());
 }
 
-/** The tenant's expiry settings (part of its password policy, kept in the tenant settings). */
+/** The tenant's expiry settings, from its password policy. */
 export function expiryPolicyOf(tenant: Pick<Tenant, 'settings'>): ExpiryPolicy {
-  const settings = tenant.settings as Partial<ExpiryPolicy>;
-  return {
-    expiresAfterDays: typeof settings.expiresAfterDays === 'number' ? settings.expiresAfterDays : null,
-    notificationWindowDays: typeof settings.notificationWindowDays === 'number' ? settings.notificationWindowDays : 14,
-  };
+  const { expiresAfterDays, notificationWindowDays } = passwordPolicyOf(tenant);
+  return { expiresAfterDays, notificationWindowDays };
 }

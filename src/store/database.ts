@@ -21,6 +21,10 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
+  password_history: PasswordHistoryTable;
+  outbox: OutboxTable;
+  job_leases: JobLeasesTable;
+  expiry_reminders_sent: ExpiryRemindersSentTable;
 }
 
 export type Bool = 0 | 1;
@@ -174,6 +178,52 @@ export interface AuditEventsTable {
   additional_details: string; // JSON
   prev_hash: string;
   hash: string;
+}
+
+export interface OutboxTable {
+  id: string;
+  tenant_id: string;
+  channel: 'email' | 'sms' | 'voice';
+  recipient: string;
+  template: string;
+  locale: string;
+  /** JSON: template variables, never a password or a code */
+  data: string;
+  /** SecretBox-sealed JSON of the variables that are secrets (codes); opened only to render */
+  secret_data: string | null;
+  status: 'pending' | 'sending' | 'sent' | 'failed';
+  attempts: number;
+  next_attempt_at: string;
+  /** why the last attempt failed, truncated; never a message body */
+  last_error: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  /** the transport that took it: 'smtp', 'webhook', or 'outbox' (nothing sent: no SMTP/webhook configured) */
+  delivered_via: string | null;
+  created_at: string;
+  sent_at: string | null;
+}
+
+export interface PasswordHistoryTable {
+  user_id: string;
+  /** per user, increasing; the newest password has the highest */
+  seq: number;
+  password_hash: string;
+  created_at: string;
+}
+
+export interface JobLeasesTable {
+  name: string;
+  owner: string;
+  lease_until: string;
+}
+
+export interface ExpiryRemindersSentTable {
+  user_id: string;
+  /** identifies the password the reminder was about: a change starts a fresh set */
+  password_changed_at: string;
+  days_before: number;
+  sent_at: string;
 }
 
 export type Db = Kysely<Database>;

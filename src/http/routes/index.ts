@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services.js';
 import { healthRoutes } from './health.js';
+import { devOutboxRoutes } from './dev-outbox.js';
 import { sessionRoutes } from './api/session.js';
+import { passwordPolicyRoutes } from './api/password-policy.js';
 import { oauthRoutes } from './oauth/discovery.js';
 import { directoryRoleRoutes } from './graph/directory-roles.js';
 import { groupRoutes } from './graph/groups.js';
@@ -11,8 +13,10 @@ import { graphUserRoutes } from './graph/users.js';
 /** Every route of the app, mounted in one place. */
 export function registerRoutes(app: FastifyInstance, services: Services): void {
   healthRoutes(app, services, app.metrics);
+  devOutboxRoutes(app, services);
   oauthRoutes(app, services);
   sessionRoutes(app, services);
+  passwordPolicyRoutes(app, services);
   graphUserRoutes(app, services);
   groupRoutes(app, services);
   directoryRoleRoutes(app, services);

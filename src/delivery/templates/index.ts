@@ -1,0 +1,58 @@
+import type { z } from 'zod';
+import type { Branding } from './branding.js';
+import { renderHtml, renderText, type MessageContent } from './layout.js';
+import type { Locale } from './locale.js';
+import { passwordChanged, passwordChangedData } from './password-changed.js';
+import { passwordExpiryReminder, passwordExpiryReminderData } from './password-expiry-reminder.js';
+import { testMessage, testMessageData } from './test-message.js';
+
+export { brandingOf, DEFAULT_ACCENT_COLOR, type Branding, type BrandingSettings } from './branding.js';
+export { escapeHtml } from './layout.js';
+export { DEFAULT_LOCALE, LOCALES, resolveLocale, type Locale } from './locale.js';
+
+/**
+ * Every template: the shape of its variables (checked when the message is queued and again when it
+ * is rendered) and what it says. Add a template here and in its own file.
+ */
+const templates = {
+  'password-changed': { data: passwordChangedData, content: passwordChanged },
+  'password-expiry-reminder': { data: passwordExpiryReminderData, content: passwordExpiryReminder },
+  test: { data: testMessageData, content: testMessage },
+} as const satisfies Record<string, { data: z.ZodType; content: (d: never, locale: Locale, b: Branding) => MessageContent }>;
+
+export type TemplateName = keyof typeof templates;
+/** What a caller passes for each template. */
+export type TemplateData = { [K in TemplateName]: z.input<(typeof templates)[K]['data']> };
+
+export const TEMPLATE_NAMES = Object.keys(templates) as TemplateName[];
+
+export function isTemplateName(name: string): name is TemplateName {
+  return Object.hasOwn(templates, name);
+}
+
+export interface RenderedMessage {
+  subject: string;
+  /** the email's text/plain part */
+  text: string;
+  /** the email's text/html part; every variable escaped */
+  html: string;
+  /** the SMS text / what a voice call says */
+  short: string;
+}
+
+/** Throws (a ZodError) when the variables do not fit the template: a programming error, not a retryable one. */
+export function parseTemplateData<T extends TemplateName>(template: T, data: unknown): z.output<(typeof templates)[T]['data']> {
+  return templates[template].data.parse(data) as z.output<(typeof templates)[T]['data']>;
+}
+
+/** Pure: the same template, locale, variables and branding give the same message. */
+export function renderMessage<T extends TemplateName>(template: T, locale: Locale, data: TemplateData[T] | Record<string, unknown>, branding: Branding): RenderedMessage {
+  const parsed = parseTemplateData(template, data);
+  const content = (templates[template].content as (d: typeof parsed, l: Locale, b: Branding) => MessageContent)(parsed, locale, branding);
+  return {
+    subject: content.subject,
+    text: renderText(content, branding, locale),
+    html: renderHtml(content, branding, locale),
+    short: content.short,
+  };
+}
