@@ -19,6 +19,8 @@ import {
 import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
 import type { Executor } from '../store/database.js';
 import type { DomainDeps } from './deps.js';
+import type { MessageDeps } from './messages.js';
+import { notifyPasswordChanged } from './password-change.js';
 import { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY } from './password-policy.js';
 import { assertPasswordAllowed, recordPasswordHistory } from './password-rules.js';
 import { canResetPassword, ROLE } from './roles.js';
@@ -203,7 +205,7 @@ const SENSITIVE: readonly (keyof UserPatch)[] = ['accountEnabled', 'businessPhon
 const FORCE_FLAGS: readonly (keyof UserPatch)[] = ['forceChangePasswordNextSignIn', 'forceChangePasswordNextSignInWithMfa'];
 
 /** Graph PATCH /users/{id}: profile changes and/or an admin password reset, written with their audit events. */
-export async function updateUser(deps: DomainDeps, ctx: RequestContext, tenantId: string, key: string, change: UserUpdate): Promise<User> {
+export async function updateUser(deps: DomainDeps & MessageDeps, ctx: RequestContext, tenantId: string, key: string, change: UserUpdate): Promise<User> {
   const target = await getUser(deps, tenantId, key);
   const resetting = change.newPassword !== undefined;
   const actor = ctx.principal;
@@ -248,6 +250,7 @@ export async function updateUser(deps: DomainDeps, ctx: RequestContext, tenantId
         operationType: 'Update',
         targets: [userTarget(after, [])],
       });
+      await notifyPasswordChanged(deps, trx, after, now, 'reset');
     }
     if (changes.length > 0) {
       await recordAudit(deps, trx, ctx, { tenantId, activity: 'Update user', category: 'UserManagement', operationType: 'Update', targets: [userTarget(after, changes)] });

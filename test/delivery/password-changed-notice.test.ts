@@ -47,4 +47,26 @@ describe.each(testDialects())('"your password was changed" on %s', (dialect) => 
     expect(mails[0]!.text).not.toContain(NEXT);
     expect(mails[0]!.html).not.toContain(NEXT);
   });
+
+  it('mails the user after an admin reset too, to the address on file or the UPN', async () => {
+    await createUser(ctx.services, systemContext(ctx.services), {
+      tenantId: ctx.tenant.tenant.id,
+      userPrincipalName: 'lynne@contoso.test',
+      displayName: 'Lynne Robbins',
+      password: PASSWORD,
+    });
+    const admin = await ctx.userToken('admin@contoso.test');
+    const reset = await ctx.app.inject({
+      method: 'PATCH',
+      url: '/v1.0/users/lynne@contoso.test',
+      payload: { passwordProfile: { password: NEXT, forceChangePasswordNextSignIn: true } },
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(reset.statusCode, reset.body).toBe(204);
+    await deliver();
+    const mails = sink.messages.filter((m) => m.envelopeTo.includes('lynne@contoso.test'));
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.subject).toBe('Your password was changed');
+    expect(mails[0]!.text).not.toContain(NEXT);
+  });
 });

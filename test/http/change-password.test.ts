@@ -121,6 +121,15 @@ describe.each(testDialects())('changing one\'s own password on %s', (dialect) =>
     expect(res.statusCode).toBe(400);
   });
 
+  it.each([
+    ['a NUL byte', 'Valid-Looking\u0000Pass-1'],
+    ['a lone surrogate', 'Valid-Looking\ud800Pass-1'],
+  ])('refuses a new password with %s (400) naming the problem', async (_name, newPassword) => {
+    const res = await change({ currentPassword: ORIGINAL, newPassword });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details[0].code).toMatch(/nulByte|invalidUnicode/);
+  });
+
   it('is for signed-in users only: an application token gets 403', async () => {
     const appToken = await ctx.appToken(['User.ReadWrite.All']);
     const res = await change({ currentPassword: ORIGINAL, newPassword: NEXT }, appToken);
