@@ -92,6 +92,13 @@ describe.each(testDialects())('changing one\'s own password on %s', (dialect) =>
     expect((await passwordGrant(ORIGINAL)).statusCode).toBe(200);
   });
 
+  it('audits a banned new password as FuzzyPolicyViolationInvalidPassword and names the rule', async () => {
+    const res = await change({ currentPassword: ORIGINAL, newPassword: 'P@ssw0rd1!' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details.map((d: { code: string }) => d.code)).toEqual(['bannedPassword']);
+    expect((await auditRows()).at(-1)).toMatchObject({ result: 'failure', result_reason: 'FuzzyPolicyViolationInvalidPassword' });
+  });
+
   it('rejects a 10,000-character new password without hashing anything', async () => {
     const token = await ctx.userToken(upn);
     const hash = vi.spyOn(ctx.services.hasher, 'hash');
