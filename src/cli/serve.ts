@@ -35,7 +35,7 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
   const outbox = createOutboxWorker(services, { mailer: services.mailer, sms: services.sms, voice: services.voice, log: app.log });
   outbox.start(5000);
   // one node at a time sweeps for due expiry reminders (a database lease); every 5 minutes is plenty for day marks
-  const reminders = createReminderScheduler(services, `${hostname()}:${process.pid}`);
+  const reminders = createReminderScheduler(services, `${hostname()}:${process.pid}`, undefined, app.log);
   reminders.start(5 * 60_000);
   const stop = async (): Promise<void> => {
     clearInterval(sweep);

@@ -101,7 +101,12 @@ export interface ReminderScheduler {
  * Runs the sweep inside `serve` under a database lease, so at any time one node of a cluster does
  * the work; the sent-marks table makes a double run harmless anyway.
  */
-export function createReminderScheduler(deps: ReminderDeps, owner: string, leaseMs = 10 * 60_000): ReminderScheduler {
+export function createReminderScheduler(
+  deps: ReminderDeps,
+  owner: string,
+  leaseMs = 10 * 60_000,
+  log: { warn(obj: object, msg: string): void } = { warn: (obj, msg) => console.error(`postern: ${msg}`, obj) },
+): ReminderScheduler {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   const runOnce = async (): Promise<{ ran: boolean; sent: number }> => {
@@ -115,7 +120,7 @@ export function createReminderScheduler(deps: ReminderDeps, owner: string, lease
     runOnce,
     start(intervalMs) {
       timer = setInterval(() => {
-        running = runOnce().catch((err: unknown) => console.error(`postern: expiry reminders failed: ${err instanceof Error ? err.message : String(err)}`));
+        running = runOnce().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'expiry reminder sweep failed'));
       }, intervalMs);
       timer.unref();
     },
