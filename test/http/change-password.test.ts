@@ -95,7 +95,7 @@ describe.each(testDialects())('changing one\'s own password on %s', (dialect) =>
   it('audits a banned new password as FuzzyPolicyViolationInvalidPassword and names the rule', async () => {
     const res = await change({ currentPassword: ORIGINAL, newPassword: 'P@ssw0rd1!' });
     expect(res.statusCode).toBe(400);
-    expect(res.json().error.details.map((d: { code: string }) => d.code)).toEqual(['bannedPassword']);
+    expect((res.json<{ error: { details: { code: string }[] } }>()).error.details.map((d) => d.code)).toEqual(['bannedPassword']);
     expect((await auditRows()).at(-1)).toMatchObject({ result: 'failure', result_reason: 'FuzzyPolicyViolationInvalidPassword' });
   });
 
