@@ -51,8 +51,17 @@ export const errorCodes = {
   // passwords
   'password.policy_violation': { status: 400, graph: 'Request_BadRequest', message: 'The password does not meet the password policy.' },
   'password.current_invalid': { status: 400, graph: 'Request_BadRequest', message: 'Your current password is incorrect.' },
+  'policy.edition_required': { status: 409, graph: 'Request_BadRequest', message: 'This setting needs a higher edition of the tenant.' },
   'policy.premium_required': { status: 409, graph: 'Request_BadRequest', message: 'This setting needs the premium edition of the tenant.' },
   'password.required': { status: 400, graph: 'Request_BadRequest', message: 'A password is required.' },
+
+  // security info and one-time codes
+  'verification.code_invalid': { status: 400, graph: 'Request_BadRequest', message: 'The code is not correct. Check it and try again.' },
+  'verification.code_expired': { status: 400, graph: 'Request_BadRequest', message: 'The code has expired, was already used or was replaced by a newer one. Request a new code.' },
+  'verification.code_dead': { status: 400, graph: 'Request_BadRequest', message: 'The code was entered wrongly too many times. Request a new code later.' },
+  'verification.too_many_codes': { status: 429, graph: 'TooManyRequests', message: 'Too many codes were requested. Wait a while, then request a new code.' },
+  'security_info.invalid': { status: 400, graph: 'Request_BadRequest', message: 'The security info is not valid.' },
+  'security_info.method_not_allowed': { status: 409, graph: 'Request_BadRequest', message: 'This method cannot be registered under your organization\'s policy.' },
 
   'internal': { status: 500, graph: 'generalException', message: 'Something went wrong on our side. Use the request id to ask your admin.' },
 } as const satisfies Record<string, { status: number; graph: string; message: string }>;

@@ -31,7 +31,15 @@ export type AuditActivity =
   | 'Reset user password'
   | 'Change user password'
   | 'Change password (self-service)'
-  | 'Update password policy';
+  | 'Update password policy'
+  | 'Self-service password reset policy changes'
+  | 'Enable password writeback for directory'
+  | 'Disable password writeback for directory'
+  | 'Update authorization policy'
+  | 'User registered security info'
+  | 'User deleted security info'
+  | 'User reviewed security info'
+  | 'User registered for self-service password reset';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

@@ -37,6 +37,8 @@ export const APPLICATION_PERMISSIONS = [
   'Policy.ReadWrite.AuthenticationMethod',
   'Directory.Read.All',
   'Directory.ReadWrite.All',
+  'Policy.Read.All',
+  'Policy.ReadWrite.Authorization',
 ] as const;
 export type ApplicationPermission = (typeof APPLICATION_PERMISSIONS)[number];
 
@@ -53,7 +55,10 @@ export type Capability =
   | 'groups.members.write'
   | 'roles.read'
   | 'roles.write'
-  | 'policies.password';
+  | 'policies.password'
+  | 'policies.sspr'
+  | 'policies.authorization.read'
+  | 'policies.authorization.write';
 
 /** Application permissions that grant each capability. */
 const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
@@ -68,6 +73,9 @@ const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
   'roles.read': ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   'roles.write': ['RoleManagement.ReadWrite.Directory'],
   'policies.password': ['Policy.ReadWrite.AuthenticationMethod'],
+  'policies.sspr': ['Policy.ReadWrite.AuthenticationMethod'],
+  'policies.authorization.read': ['Policy.Read.All', 'Policy.ReadWrite.Authorization', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  'policies.authorization.write': ['Policy.ReadWrite.Authorization'],
 };
 
 /**
@@ -92,6 +100,10 @@ const BY_ROLE: Record<Capability, readonly string[] | '*'> = {
   'roles.read': '*',
   'roles.write': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator],
   'policies.password': [ROLE.globalAdministrator, ROLE.securityAdministrator],
+  'policies.sspr': [ROLE.globalAdministrator, ROLE.securityAdministrator],
+  // Graph: reading the authorization policy is a directory read; updating it needs Privileged Role Administrator
+  'policies.authorization.read': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator, ROLE.securityAdministrator, ROLE.securityReader, ROLE.directoryReaders],
+  'policies.authorization.write': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator],
 };
 
 export function can(principal: Principal, capability: Capability): boolean {
