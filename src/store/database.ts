@@ -25,6 +25,13 @@ export interface Database {
   outbox: OutboxTable;
   job_leases: JobLeasesTable;
   expiry_reminders_sent: ExpiryRemindersSentTable;
+  auth_email_methods: AuthEmailMethodsTable;
+  auth_phone_methods: AuthPhoneMethodsTable;
+  auth_security_answers: AuthSecurityAnswersTable;
+  auth_software_oath_methods: AuthSoftwareOathMethodsTable;
+  auth_recovery_codes: AuthRecoveryCodesTable;
+  security_info_state: SecurityInfoStateTable;
+  verification_codes: VerificationCodesTable;
 }
 
 export type Bool = 0 | 1;
@@ -224,6 +231,77 @@ export interface ExpiryRemindersSentTable {
   password_changed_at: string;
   days_before: number;
   sent_at: string;
+}
+
+export interface AuthEmailMethodsTable {
+  user_id: string;
+  address: string;
+  verified_at: string;
+  created_at: string;
+}
+
+export interface AuthPhoneMethodsTable {
+  user_id: string;
+  phone_type: 'mobile' | 'alternateMobile' | 'office';
+  /** E.164 */
+  number: string;
+  verified_at: string | null;
+  created_at: string;
+}
+
+export interface AuthSecurityAnswersTable {
+  user_id: string;
+  position: number;
+  /** a predefined question's id, or null with custom_question set */
+  question_id: string | null;
+  custom_question: string | null;
+  /** argon2id of the normalised answer */
+  answer_hash: string;
+  created_at: string;
+}
+
+export interface AuthSoftwareOathMethodsTable {
+  id: string;
+  user_id: string;
+  /** SecretBox-sealed base32 TOTP seed */
+  secret_sealed: string;
+  /** null while the enrolment waits for its first code */
+  confirmed_at: string | null;
+  /** the last 30 s step accepted: each step is accepted once */
+  last_used_step: number;
+  created_at: string;
+}
+
+export interface AuthRecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+export interface SecurityInfoStateTable {
+  user_id: string;
+  last_confirmed_at: string | null;
+}
+
+export interface VerificationCodesTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  flow_id: string | null;
+  purpose: string;
+  channel: 'email' | 'sms' | 'voice';
+  target: string;
+  detail: string | null;
+  /** HMAC of the code with a key derived from the SecretBox */
+  code_hash: string;
+  /** wrong entries so far (carried over to the code that replaces this one) */
+  attempts: number;
+  expires_at: string;
+  voided_at: string | null;
+  used_at: string | null;
+  created_at: string;
 }
 
 export type Db = Kysely<Database>;

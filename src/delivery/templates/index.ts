@@ -5,6 +5,7 @@ import type { Locale } from './locale.js';
 import { passwordChanged, passwordChangedData } from './password-changed.js';
 import { passwordExpiryReminder, passwordExpiryReminderData } from './password-expiry-reminder.js';
 import { testMessage, testMessageData } from './test-message.js';
+import { verificationCode, verificationCodeData } from './verification-code.js';
 
 export { brandingOf, DEFAULT_ACCENT_COLOR, type Branding, type BrandingSettings } from './branding.js';
 export { escapeHtml } from './layout.js';
@@ -18,6 +19,7 @@ const templates = {
   'password-changed': { data: passwordChangedData, content: passwordChanged },
   'password-expiry-reminder': { data: passwordExpiryReminderData, content: passwordExpiryReminder },
   test: { data: testMessageData, content: testMessage },
+  'verification-code': { data: verificationCodeData, content: verificationCode },
 } as const satisfies Record<string, { data: z.ZodType; content: (d: never, locale: Locale, b: Branding) => MessageContent }>;
 
 export type TemplateName = keyof typeof templates;

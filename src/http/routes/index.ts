@@ -4,7 +4,11 @@ import { healthRoutes } from './health.js';
 import { devOutboxRoutes } from './dev-outbox.js';
 import { sessionRoutes } from './api/session.js';
 import { passwordPolicyRoutes } from './api/password-policy.js';
+import { ssprPolicyRoutes } from './api/sspr-policy.js';
+import { authorizationPolicyRoutes } from './graph/authorization-policy.js';
 import { oauthRoutes } from './oauth/discovery.js';
+import { securityInfoRoutes } from './api/security-info.js';
+import { graphAuthenticationMethodRoutes } from './graph/authentication-methods.js';
 import { directoryRoleRoutes } from './graph/directory-roles.js';
 import { groupRoutes } from './graph/groups.js';
 import { roleAssignmentRoutes } from './graph/role-assignments.js';
@@ -17,8 +21,12 @@ export function registerRoutes(app: FastifyInstance, services: Services): void {
   oauthRoutes(app, services);
   sessionRoutes(app, services);
   passwordPolicyRoutes(app, services);
+  ssprPolicyRoutes(app, services);
+  authorizationPolicyRoutes(app, services);
   graphUserRoutes(app, services);
   groupRoutes(app, services);
   directoryRoleRoutes(app, services);
   roleAssignmentRoutes(app, services);
+  securityInfoRoutes(app, services);
+  graphAuthenticationMethodRoutes(app, services);
 }

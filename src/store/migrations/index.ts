@@ -3,6 +3,7 @@ import * as directoryCore from './2026_11_25_1700_directory_core.js';
 import * as passwordHistory from './2026_11_25_1800_password_history.js';
 import * as outbox from './2026_11_25_1810_outbox.js';
 import * as expiryReminders from './2026_11_25_1820_expiry_reminders.js';
+import * as securityInfo from './2026_11_25_1900_security_info.js';
 
 /** A static map, so migrations ship inside the build and run the same from src or dist. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_25_1800_password_history': passwordHistory,
   '2026_11_25_1810_outbox': outbox,
   '2026_11_25_1820_expiry_reminders': expiryReminders,
+  '2026_11_25_1900_security_info': securityInfo,
 };
 
 export const migrationProvider: MigrationProvider = {

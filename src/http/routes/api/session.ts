@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { endSession, startSession, type ActiveSession } from '../../../domain/sessions.js';
 import { changePasswordAtSignIn } from '../../../domain/password-change.js';
 import { signInWithPassword, type SignInFailure } from '../../../domain/sign-in.js';
+import { registrationStatus } from '../../../domain/security-info/status.js';
 import { requestContext } from '../../auth.js';
 import { AppError } from '../../../errors.js';
 import type { Services } from '../../../services.js';
@@ -55,9 +56,15 @@ export function sessionRoutes(app: FastifyInstance, services: Services): void {
     if (previous !== undefined) await endSession(services, previous);
     const started = await startSession(services, user);
     setSessionCookie(services, reply, started.token);
+    // SSPR "require users to register when signing in": told, never enforced (the user may skip).
+    const registration = await registrationStatus(services, user);
     return noStore(reply)
       .code(200)
-      .send({ ...view(user, started.csrfToken, started.session.expiresAt), ...(expiry?.warn ? { passwordExpiresInDays: expiry.daysLeft } : {}) });
+      .send({
+        ...view(user, started.csrfToken, started.session.expiresAt),
+        ...(expiry?.warn ? { passwordExpiresInDays: expiry.daysLeft } : {}),
+        ...(registration.required ? { registrationRequired: true, registrationReason: registration.reason } : {}),
+      });
   }
 
   app.get('/api/v1/session', async (request, reply) => {
