@@ -58,7 +58,8 @@ export type Capability =
   | 'policies.password'
   | 'policies.sspr'
   | 'policies.authorization.read'
-  | 'policies.authorization.write';
+  | 'policies.authorization.write'
+  | 'reports.read';
 
 /** Application permissions that grant each capability. */
 const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
@@ -76,6 +77,8 @@ const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
   'policies.sspr': ['Policy.ReadWrite.AuthenticationMethod'],
   'policies.authorization.read': ['Policy.Read.All', 'Policy.ReadWrite.Authorization', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   'policies.authorization.write': ['Policy.ReadWrite.Authorization'],
+  // Graph: userRegistrationDetails needs AuditLog.Read.All
+  'reports.read': ['AuditLog.Read.All'],
 };
 
 /**
@@ -104,6 +107,7 @@ const BY_ROLE: Record<Capability, readonly string[] | '*'> = {
   // Graph: reading the authorization policy is a directory read; updating it needs Privileged Role Administrator
   'policies.authorization.read': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator, ROLE.securityAdministrator, ROLE.securityReader, ROLE.directoryReaders],
   'policies.authorization.write': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator],
+  'reports.read': [ROLE.globalAdministrator, ROLE.reportsReader, ROLE.securityReader, ROLE.securityAdministrator],
 };
 
 export function can(principal: Principal, capability: Capability): boolean {

@@ -13,6 +13,7 @@ import { directoryRoleRoutes } from './graph/directory-roles.js';
 import { groupRoutes } from './graph/groups.js';
 import { roleAssignmentRoutes } from './graph/role-assignments.js';
 import { graphUserRoutes } from './graph/users.js';
+import { registrationReportRoutes } from './graph/registration-report.js';
 
 /** Every route of the app, mounted in one place. */
 export function registerRoutes(app: FastifyInstance, services: Services): void {
@@ -29,4 +30,5 @@ export function registerRoutes(app: FastifyInstance, services: Services): void {
   roleAssignmentRoutes(app, services);
   securityInfoRoutes(app, services);
   graphAuthenticationMethodRoutes(app, services);
+  registrationReportRoutes(app, services);
 }
