@@ -63,6 +63,23 @@ export const errorCodes = {
   'security_info.invalid': { status: 400, graph: 'Request_BadRequest', message: 'The security info is not valid.' },
   'security_info.method_not_allowed': { status: 409, graph: 'Request_BadRequest', message: 'This method cannot be registered under your organization\'s policy.' },
 
+  // self-service password reset flow (reference §2.4: Azure's SSPR_00xx codes travel in details.ssprCode)
+  'sspr.disabled': { status: 403, graph: 'Authorization_RequestDenied', message: "We're sorry. You cannot reset your password at this time because your administrator has disabled password reset for your organization. Contact your admin." },
+  'sspr.writeback_off': { status: 403, graph: 'Authorization_RequestDenied', message: "We're sorry. You cannot reset your password at this time because your administrator has not enabled a necessary service for your organization. Contact your admin." },
+  'sspr.no_policy': { status: 403, graph: 'Authorization_RequestDenied', message: "We're sorry. You cannot reset your password at this time because your administrator has not configured password reset for your organization. Contact your admin." },
+  'sspr.not_licensed': { status: 403, graph: 'Authorization_RequestDenied', message: "We're sorry. You cannot reset your password at this time because required licenses are missing from your organization. Contact your admin." },
+  'sspr.not_in_group': { status: 403, graph: 'Authorization_RequestDenied', message: "We're sorry. You cannot reset your password at this time because your administrator has not configured your account to use password reset. Contact your admin." },
+  'sspr.not_enough_methods': { status: 403, graph: 'Authorization_RequestDenied', message: "We're sorry. We cannot reset your password because necessary information is missing from your account. Ask your admin to reset your password for you." },
+  'sspr.onprem_unreachable': { status: 503, graph: 'serviceNotAvailable', message: "We're sorry. We cannot reset your password at this time because of connectivity issues to your organization. Try again later." },
+  'sspr.blocked': { status: 429, graph: 'TooManyRequests', message: 'You have tried to reset your password too many times. Wait 24 hours and try again, or contact your admin.' },
+  'sspr.captcha_invalid': { status: 400, graph: 'Request_BadRequest', message: 'The CAPTCHA was not solved, has expired or was already used. Solve a new one.' },
+  'sspr.flow_not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'This password reset session does not exist or has expired. Start again.' },
+  'sspr.method_unavailable': { status: 400, graph: 'Request_BadRequest', message: 'This verification method is not available in this password reset session, or was already used.' },
+  'sspr.phone_mismatch': { status: 400, graph: 'Request_BadRequest', message: 'The phone number does not match the one on file. Enter the complete number, including the country code.' },
+  'sspr.answers_wrong': { status: 400, graph: 'Request_BadRequest', message: 'One or more answers are not correct. Try again with the new questions.' },
+  'sspr.not_verified': { status: 403, graph: 'Authorization_RequestDenied', message: 'Verify your identity with the required methods first.' },
+  'sspr.intent_unavailable': { status: 400, graph: 'Request_BadRequest', message: 'Your organization does not allow unlocking an account without resetting its password.' },
+
   'internal': { status: 500, graph: 'generalException', message: 'Something went wrong on our side. Use the request id to ask your admin.' },
 } as const satisfies Record<string, { status: number; graph: string; message: string }>;
 

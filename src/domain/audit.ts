@@ -39,7 +39,11 @@ export type AuditActivity =
   | 'User registered security info'
   | 'User deleted security info'
   | 'User reviewed security info'
-  | 'User registered for self-service password reset';
+  | 'User registered for self-service password reset'
+  | 'Self-service password reset flow activity progress'
+  | 'Reset password (self-service)'
+  | 'Unlock user account (self-service)'
+  | 'Blocked from self-service password reset';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

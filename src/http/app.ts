@@ -5,6 +5,7 @@ import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AppError } from '../errors.js';
+import { findDuplicateKey } from '../lib/json-duplicates.js';
 import type { Services } from '../services.js';
 import { sendError, toAppError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -56,6 +57,30 @@ export async function createApp(services: Services, options: AppOptions = {}): P
   });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+
+  // JSON bodies: Fastify's parser, plus a refusal of repeated keys (JSON.parse would keep the last
+  // one silently) and, as Fastify does, of __proto__ / constructor.prototype keys.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(new AppError('request.invalid_json', { message: 'The request body is empty; it must be a JSON object.' }), undefined);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text, (key, value: unknown) => {
+        if (key === '__proto__' || (key === 'constructor' && typeof value === 'object' && value !== null && Object.hasOwn(value, 'prototype'))) {
+          throw new SyntaxError(`the property name '${key}' is not allowed`);
+        }
+        return value;
+      });
+    } catch (err) {
+      return done(new AppError('request.invalid_json', { message: `The request body is not valid JSON: ${(err as Error).message}` }), undefined);
+    }
+    const duplicate = findDuplicateKey(text);
+    if (duplicate !== null) {
+      return done(new AppError('request.invalid_json', { message: `The request body names the property '${duplicate}' twice in one object.`, data: { duplicateKey: duplicate } }), undefined);
+    }
+    return done(null, parsed);
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('request-id', request.id);

@@ -32,6 +32,10 @@ export interface Database {
   auth_recovery_codes: AuthRecoveryCodesTable;
   security_info_state: SecurityInfoStateTable;
   verification_codes: VerificationCodesTable;
+  sspr_flows: SsprFlowsTable;
+  sspr_attempts: SsprAttemptsTable;
+  sspr_blocks: SsprBlocksTable;
+  sspr_captcha_uses: SsprCaptchaUsesTable;
 }
 
 export type Bool = 0 | 1;
@@ -302,6 +306,46 @@ export interface VerificationCodesTable {
   voided_at: string | null;
   used_at: string | null;
   created_at: string;
+}
+
+/** One self-service password reset flow; the client's handle is a token whose SHA-256 is token_hash. */
+export interface SsprFlowsTable {
+  id: string;
+  token_hash: string;
+  tenant_id: string | null;
+  user_id: string | null;
+  subject: string;
+  decoy: Bool;
+  admin: Bool;
+  intent: string | null;
+  methods_required: number;
+  methods: string;
+  verified: string;
+  pending: string;
+  status: string;
+  version: number;
+  expires_at: string;
+  created_at: string;
+  updated_at: string;
+  ip: string | null;
+}
+
+export interface SsprAttemptsTable {
+  id: string;
+  subject: string;
+  kind: string;
+  created_at: string;
+}
+
+export interface SsprBlocksTable {
+  subject: string;
+  blocked_until: string;
+  reason: string;
+}
+
+export interface SsprCaptchaUsesTable {
+  hash: string;
+  expires_at: string;
 }
 
 export type Db = Kysely<Database>;

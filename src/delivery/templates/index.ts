@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { adminResetNotice, adminResetNoticeData } from './admin-reset-notice.js';
 import type { Branding } from './branding.js';
 import { renderHtml, renderText, type MessageContent } from './layout.js';
 import type { Locale } from './locale.js';
@@ -16,6 +17,7 @@ export { DEFAULT_LOCALE, LOCALES, resolveLocale, type Locale } from './locale.js
  * is rendered) and what it says. Add a template here and in its own file.
  */
 const templates = {
+  'admin-reset-notice': { data: adminResetNoticeData, content: adminResetNotice },
   'password-changed': { data: passwordChangedData, content: passwordChanged },
   'password-expiry-reminder': { data: passwordExpiryReminderData, content: passwordExpiryReminder },
   test: { data: testMessageData, content: testMessage },

@@ -8,6 +8,7 @@ import { ssprPolicyRoutes } from './api/sspr-policy.js';
 import { authorizationPolicyRoutes } from './graph/authorization-policy.js';
 import { oauthRoutes } from './oauth/discovery.js';
 import { securityInfoRoutes } from './api/security-info.js';
+import { ssprFlowRoutes } from './api/sspr-flow.js';
 import { graphAuthenticationMethodRoutes } from './graph/authentication-methods.js';
 import { directoryRoleRoutes } from './graph/directory-roles.js';
 import { groupRoutes } from './graph/groups.js';
@@ -29,6 +30,7 @@ export function registerRoutes(app: FastifyInstance, services: Services): void {
   directoryRoleRoutes(app, services);
   roleAssignmentRoutes(app, services);
   securityInfoRoutes(app, services);
+  ssprFlowRoutes(app, services);
   graphAuthenticationMethodRoutes(app, services);
   registrationReportRoutes(app, services);
 }

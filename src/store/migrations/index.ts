@@ -4,6 +4,7 @@ import * as passwordHistory from './2026_11_25_1800_password_history.js';
 import * as outbox from './2026_11_25_1810_outbox.js';
 import * as expiryReminders from './2026_11_25_1820_expiry_reminders.js';
 import * as securityInfo from './2026_11_25_1900_security_info.js';
+import * as ssprFlows from './2026_11_25_1930_sspr_flows.js';
 
 /** A static map, so migrations ship inside the build and run the same from src or dist. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_25_1810_outbox': outbox,
   '2026_11_25_1820_expiry_reminders': expiryReminders,
   '2026_11_25_1900_security_info': securityInfo,
+  '2026_11_25_1930_sspr_flows': ssprFlows,
 };
 
 export const migrationProvider: MigrationProvider = {

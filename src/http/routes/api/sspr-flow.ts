@@ -1,0 +1,108 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { RequestContext } from '../../../domain/audit.js';
+import { createCaptcha, captchaMaxNumberFor } from '../../../domain/sspr/captcha.js';
+import { completeVerification } from '../../../domain/sspr/complete.js';
+import { cancelFlow, resetPassword, unlockAccount } from '../../../domain/sspr/finish.js';
+import { startFlow, type SsprDeps } from '../../../domain/sspr/flows.js';
+import { startVerification } from '../../../domain/sspr/verify.js';
+import { AppError } from '../../../errors.js';
+import type { Services } from '../../../services.js';
+import { requestContext } from '../../auth.js';
+import { toAppError } from '../../errors.js';
+import { noStore, requestLocale } from './security-info.js';
+
+const BASE = '/api/v1/sspr';
+const METHODS = ['email', 'mobileSms', 'mobileCall', 'officeCall', 'securityQuestions', 'appCode', 'appNotification', 'recoveryCode'] as const;
+
+const startBody = z.strictObject({ userPrincipalName: z.string().min(1).max(320), captcha: z.string().min(1).max(8192) });
+const verificationBody = z.strictObject({ method: z.enum(METHODS), phoneNumber: z.string().min(3).max(40).optional() });
+const completeBody = z.union([
+  z.strictObject({ code: z.string().min(1).max(64) }),
+  z.strictObject({ answers: z.array(z.strictObject({ id: z.string().min(1).max(16), answer: z.string().min(1).max(200) })).min(1).max(5) }),
+]);
+const passwordBody = z.strictObject({ newPassword: z.string().max(4096) });
+const flowParams = z.strictObject({ flowId: z.string().min(16).max(128) });
+const methodParams = z.strictObject({ flowId: z.string().min(16).max(128), method: z.enum(METHODS) });
+/** bodies of the action endpoints: nothing, or an empty object */
+const emptyBody = z.strictObject({}).optional();
+
+/**
+ * The self-service password reset flow (SPEC 4.5). No sign-in: the flow id is the only handle. Every
+ * error carries `details.supportCode` (the request id) for the help desk, and `details.ssprCode` where
+ * Azure has one (SSPR_0009–0014, 0030).
+ */
+export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
+  const deps: SsprDeps = { ...services, captchaMaxNumber: captchaMaxNumberFor(services.config.nodeEnv) };
+  const anonymous = (request: FastifyRequest): RequestContext => requestContext(request, null);
+  const handle =
+    (fn: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) =>
+    async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      try {
+        return await fn(request, reply);
+      } catch (err) {
+        const e = toAppError(err);
+        if (e.code === 'internal') throw err;
+        throw new AppError(e.code, { message: e.message, data: { ...e.data, supportCode: request.id } });
+      }
+    };
+
+  app.get(`${BASE}/captcha`, handle(async (_request, reply) => noStore(reply).send(await createCaptcha(deps))));
+
+  app.post(
+    `${BASE}/flows`,
+    handle(async (request, reply) => {
+      const body = startBody.parse(request.body);
+      return noStore(reply).code(201).send(await startFlow(deps, anonymous(request), body));
+    }),
+  );
+
+  app.post(
+    `${BASE}/flows/:flowId/verifications`,
+    handle(async (request, reply) => {
+      const { flowId } = flowParams.parse(request.params);
+      const body = verificationBody.parse(request.body);
+      const answer = await startVerification(deps, anonymous(request), flowId, { ...body, locale: requestLocale(request) });
+      if (answer.kind === 'questions') return noStore(reply).code(200).send({ questions: answer.questions });
+      return noStore(reply).code(202).send({ method: answer.method, expiresAt: answer.expiresAt });
+    }),
+  );
+
+  app.post(
+    `${BASE}/flows/:flowId/verifications/:method/complete`,
+    handle(async (request, reply) => {
+      const { flowId, method } = methodParams.parse(request.params);
+      const body = completeBody.parse(request.body);
+      return noStore(reply).send(await completeVerification(deps, anonymous(request), flowId, method, body));
+    }),
+  );
+
+  app.post(
+    `${BASE}/flows/:flowId/password`,
+    handle(async (request, reply) => {
+      const { flowId } = flowParams.parse(request.params);
+      const { newPassword } = passwordBody.parse(request.body);
+      await resetPassword(deps, anonymous(request), flowId, newPassword);
+      return noStore(reply).send({ result: 'Succeeded' });
+    }),
+  );
+
+  app.post(
+    `${BASE}/flows/:flowId/unlock`,
+    handle(async (request, reply) => {
+      const { flowId } = flowParams.parse(request.params);
+      emptyBody.parse(request.body ?? undefined);
+      await unlockAccount(deps, anonymous(request), flowId);
+      return noStore(reply).send({ result: 'Succeeded' });
+    }),
+  );
+
+  app.delete(
+    `${BASE}/flows/:flowId`,
+    handle(async (request, reply) => {
+      const { flowId } = flowParams.parse(request.params);
+      await cancelFlow(deps, anonymous(request), flowId);
+      return reply.code(204).send();
+    }),
+  );
+}

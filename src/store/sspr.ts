@@ -1,0 +1,158 @@
+import type { Selectable } from 'kysely';
+import type { Executor, SsprFlowsTable } from './database.js';
+import { fromBool, toBool } from './database.js';
+
+/** Self-service password reset flows, their counters and blocks, and used CAPTCHA solutions. */
+
+export type FlowStatus = 'open' | 'verified' | 'completed' | 'cancelled' | 'blocked' | 'expired';
+
+export interface FlowPending {
+  /** the live verification code per method */
+  codes?: Record<string, string>;
+  /** the registered-answer positions asked for security questions */
+  questions?: number[];
+  /** wrong answers a decoy flow has "counted" per method, to answer like a real one */
+  decoyAttempts?: Record<string, number>;
+}
+
+export interface SsprFlow {
+  id: string;
+  tokenHash: string;
+  tenantId: string | null;
+  userId: string | null;
+  subject: string;
+  decoy: boolean;
+  admin: boolean;
+  intent: 'reset' | 'unlock' | null;
+  methodsRequired: number;
+  methods: string[];
+  verified: string[];
+  pending: FlowPending;
+  status: FlowStatus;
+  version: number;
+  expiresAt: string;
+  createdAt: string;
+  updatedAt: string;
+  ip: string | null;
+}
+
+export async function insertFlow(db: Executor, f: SsprFlow): Promise<void> {
+  await db
+    .insertInto('sspr_flows')
+    .values({
+      id: f.id,
+      token_hash: f.tokenHash,
+      tenant_id: f.tenantId,
+      user_id: f.userId,
+      subject: f.subject,
+      decoy: toBool(f.decoy),
+      admin: toBool(f.admin),
+      intent: f.intent,
+      methods_required: f.methodsRequired,
+      methods: JSON.stringify(f.methods),
+      verified: JSON.stringify(f.verified),
+      pending: JSON.stringify(f.pending),
+      status: f.status,
+      version: f.version,
+      expires_at: f.expiresAt,
+      created_at: f.createdAt,
+      updated_at: f.updatedAt,
+      ip: f.ip,
+    })
+    .execute();
+}
+
+export async function findFlowByTokenHash(db: Executor, tokenHash: string): Promise<SsprFlow | undefined> {
+  const row = await db.selectFrom('sspr_flows').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  return row && fromRow(row);
+}
+
+/**
+ * Writes the flow's mutable state only if the row still has the version the caller read
+ * (optimistic concurrency): of two concurrent writers exactly one wins, the other sees false.
+ */
+export async function updateFlow(db: Executor, f: Pick<SsprFlow, 'id' | 'intent' | 'verified' | 'pending' | 'status' | 'version'>, at: string): Promise<boolean> {
+  const r = await db
+    .updateTable('sspr_flows')
+    .set({ intent: f.intent, verified: JSON.stringify(f.verified), pending: JSON.stringify(f.pending), status: f.status, version: f.version + 1, updated_at: at })
+    .where('id', '=', f.id)
+    .where('version', '=', f.version)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Sets the status unconditionally from one of `from` (completion, cancel); answers whether it changed. */
+export async function setFlowStatus(db: Executor, id: string, from: FlowStatus[], to: FlowStatus, at: string): Promise<boolean> {
+  const r = await db
+    .updateTable('sspr_flows')
+    .set((eb) => ({ status: to, updated_at: at, version: eb('version', '+', 1) })).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function insertAttempt(db: Executor, a: { id: string; subject: string; kind: string; createdAt: string }): Promise<void> {
+  await db.insertInto('sspr_attempts').values({ id: a.id, subject: a.subject, kind: a.kind, created_at: a.createdAt }).execute();
+}
+
+export async function countAttemptsSince(db: Executor, subject: string, kind: string, since: string): Promise<number> {
+  const r = await db
+    .selectFrom('sspr_attempts')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('subject', '=', subject)
+    .where('kind', '=', kind)
+    .where('created_at', '>=', since)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** A successful reset resets every counter of the user (reference §2.3). */
+export async function clearAttempts(db: Executor, subject: string): Promise<void> {
+  await db.deleteFrom('sspr_attempts').where('subject', '=', subject).execute();
+  await db.deleteFrom('sspr_blocks').where('subject', '=', subject).execute();
+}
+
+export async function findBlock(db: Executor, subject: string): Promise<{ blockedUntil: string; reason: string } | undefined> {
+  const r = await db.selectFrom('sspr_blocks').selectAll().where('subject', '=', subject).executeTakeFirst();
+  return r && { blockedUntil: r.blocked_until, reason: r.reason };
+}
+
+export async function upsertBlock(db: Executor, subject: string, blockedUntil: string, reason: string): Promise<void> {
+  await db
+    .insertInto('sspr_blocks')
+    .values({ subject, blocked_until: blockedUntil, reason })
+    .onConflict((oc) => oc.column('subject').doUpdateSet({ blocked_until: blockedUntil, reason }))
+    .execute();
+}
+
+/** Records a CAPTCHA solution as used; false when it was used before (the primary key settles races). */
+export async function useCaptcha(db: Executor, hash: string, expiresAt: string, now: string): Promise<boolean> {
+  await db.deleteFrom('sspr_captcha_uses').where('expires_at', '<', now).execute();
+  const r = await db
+    .insertInto('sspr_captcha_uses')
+    .values({ hash, expires_at: expiresAt })
+    .onConflict((oc) => oc.column('hash').doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+}
+
+function fromRow(r: Selectable<SsprFlowsTable>): SsprFlow {
+  return {
+    id: r.id,
+    tokenHash: r.token_hash,
+    tenantId: r.tenant_id,
+    userId: r.user_id,
+    subject: r.subject,
+    decoy: fromBool(r.decoy),
+    admin: fromBool(r.admin),
+    intent: r.intent === 'reset' || r.intent === 'unlock' ? r.intent : null,
+    methodsRequired: Number(r.methods_required),
+    methods: JSON.parse(r.methods) as string[],
+    verified: JSON.parse(r.verified) as string[],
+    pending: JSON.parse(r.pending) as FlowPending,
+    status: r.status as FlowStatus,
+    version: Number(r.version),
+    expiresAt: r.expires_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    ip: r.ip,
+  };
+}
