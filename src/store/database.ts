@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 
 /**
@@ -383,3 +383,8 @@ export function openDatabase(url: string): DbHandle {
 
 export const toBool = (v: boolean): Bool => (v ? 1 : 0);
 export const fromBool = (v: number | null | undefined): boolean => v === 1;
+
+/** Round-trips a trivial query: the health check's proof that the database answers. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
+}
