@@ -79,6 +79,8 @@ export const errorCodes = {
   'sspr.answers_wrong': { status: 400, graph: 'Request_BadRequest', message: 'One or more answers are not correct. Try again with the new questions.' },
   'sspr.not_verified': { status: 403, graph: 'Authorization_RequestDenied', message: 'Verify your identity with the required methods first.' },
   'sspr.intent_unavailable': { status: 400, graph: 'Request_BadRequest', message: 'Your organization does not allow unlocking an account without resetting its password.' },
+  'sspr.already_contacted': { status: 409, graph: 'Request_BadRequest', message: 'Your administrator was already contacted from this password reset session. Wait for them to get in touch.' },
+  'sspr.sms_budget': { status: 429, graph: 'TooManyRequests', message: 'Too many text messages and calls were requested from your network or to your country recently. Try again in an hour, use another verification method, or contact your admin.' },
 
   'internal': { status: 500, graph: 'generalException', message: 'Something went wrong on our side. Use the request id to ask your admin.' },
 } as const satisfies Record<string, { status: number; graph: string; message: string }>;

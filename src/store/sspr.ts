@@ -13,6 +13,8 @@ export interface FlowPending {
   questions?: number[];
   /** wrong answers a decoy flow has "counted" per method, to answer like a real one */
   decoyAttempts?: Record<string, number>;
+  /** set once "Contact your administrator" was used (one contact per flow) */
+  contacted?: boolean;
 }
 
 export interface SsprFlow {

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { adminResetNotice, adminResetNoticeData } from './admin-reset-notice.js';
+import { contactAdmin, contactAdminData } from './contact-admin.js';
 import type { Branding } from './branding.js';
 import { renderHtml, renderText, type MessageContent } from './layout.js';
 import type { Locale } from './locale.js';
@@ -18,6 +19,7 @@ export { DEFAULT_LOCALE, LOCALES, resolveLocale, type Locale } from './locale.js
  */
 const templates = {
   'admin-reset-notice': { data: adminResetNoticeData, content: adminResetNotice },
+  'contact-admin': { data: contactAdminData, content: contactAdmin },
   'password-changed': { data: passwordChangedData, content: passwordChanged },
   'password-expiry-reminder': { data: passwordExpiryReminderData, content: passwordExpiryReminder },
   test: { data: testMessageData, content: testMessage },

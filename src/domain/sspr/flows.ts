@@ -14,9 +14,9 @@ import { ssprPolicyOf, type SsprPolicy } from '../sspr-policy.js';
 import { recordSsprEvent, STEP, type SsprMethodName } from './audit.js';
 import { spendCaptcha, type CaptchaDeps } from './captcha.js';
 import { refusalError, tenantRefusal, userRefusal } from './eligibility.js';
-import { assertNotBlocked, blockedError, countAttempt, FLOW_TTL_MS } from './limits.js';
+import { assertNotBlocked, blockedError, countAttempt, FLOW_TTL_MS, type SmsBudget } from './limits.js';
 
-export type SsprDeps = AuditDeps & MessageDeps & CaptchaDeps & { readonly db: Db; readonly hasher: Hasher };
+export type SsprDeps = AuditDeps & MessageDeps & CaptchaDeps & { readonly db: Db; readonly hasher: Hasher; readonly smsBudget?: Partial<SmsBudget> | undefined };
 
 export interface OfferedMethod {
   method: SsprMethodName;

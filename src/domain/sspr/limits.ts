@@ -1,5 +1,8 @@
 import { AppError } from '../../errors.js';
 import type { Executor } from '../../store/database.js';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import type { Clock } from '../../lib/clock.js';
+import type { Random } from '../../lib/crypto.js';
 import { countAttemptsSince, findBlock, insertAttempt, upsertBlock } from '../../store/sspr.js';
 import type { User } from '../../store/users.js';
 import type { AuditDeps, RequestContext } from '../audit.js';
@@ -59,4 +62,46 @@ export async function countAttempt(
     await recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.blocked, 'failure');
   }
   return until;
+}
+
+/**
+ * SPEC 3.4 budgets on texts and calls, beyond the per-account limits: per client address and per
+ * country calling code, so one network (or a toll-fraud run on one expensive prefix) cannot spend
+ * unbounded SMS/voice through many accounts. Counted in sspr_attempts under subjects `ip:<address>` and
+ * `prefix:<calling code>`. The defaults are production's; a deployment or a test passes its own through
+ * the deps (`smsBudget`), and tests may also assign this object.
+ */
+export interface SmsBudget {
+  perIp: number;
+  perPrefix: number;
+  windowMs: number;
+}
+export const SMS_BUDGET: SmsBudget = { perIp: 20, perPrefix: 200, windowMs: 3_600_000 };
+export const SMS_BUDGET_KIND = 'sms-budget';
+
+export interface SmsBudgetDeps {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly smsBudget?: Partial<SmsBudget> | undefined;
+}
+
+/** Spends one text or call of both budgets, or refuses (nothing counted, nothing sent) when either is used up. */
+export async function spendSmsBudget(trx: Executor, deps: SmsBudgetDeps, ipAddress: string | null, e164: string): Promise<void> {
+  const budget = { ...SMS_BUDGET, ...deps.smsBudget };
+  const now = deps.clock.now();
+  const since = new Date(now.getTime() - budget.windowMs).toISOString();
+  const prefix = parsePhoneNumberFromString(e164)?.countryCallingCode ?? 'unknown';
+  const scopes: { scope: 'ip' | 'prefix'; subject: string; limit: number }[] = [{ scope: 'prefix', subject: `prefix:${prefix}`, limit: budget.perPrefix }];
+  if (ipAddress) scopes.unshift({ scope: 'ip', subject: `ip:${ipAddress}`, limit: budget.perIp });
+  for (const s of scopes) {
+    if ((await countAttemptsSince(trx, s.subject, SMS_BUDGET_KIND, since)) >= s.limit) {
+      const windowMinutes = Math.round(budget.windowMs / 60_000);
+      const message =
+        s.scope === 'ip'
+          ? `Too many text messages and calls were requested from your network (${s.limit} in ${windowMinutes} minutes). Try again later, use another verification method, or contact your admin.`
+          : `Too many text messages and calls were requested to phone numbers in your country (${s.limit} in ${windowMinutes} minutes). Try again later, use another verification method, or contact your admin.`;
+      throw new AppError('sspr.sms_budget', { message, data: { scope: s.scope, limit: s.limit, windowMinutes } });
+    }
+  }
+  for (const s of scopes) await insertAttempt(trx, { id: deps.random.uuid(), subject: s.subject, kind: SMS_BUDGET_KIND, createdAt: now.toISOString() });
 }

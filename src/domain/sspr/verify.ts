@@ -10,7 +10,7 @@ import { catalogQuestionText, questionLocaleOf } from '../security-questions-cat
 import { CODE_TTL_MS, CODES_PER_HOUR, issueVerificationCode } from '../verification-codes.js';
 import { recordSsprEvent, STEP, type SsprMethodName } from './audit.js';
 import { loadFlow, type LoadedFlow, type SsprDeps } from './flows.js';
-import { blockedError, countAttempt } from './limits.js';
+import { blockedError, countAttempt, spendSmsBudget } from './limits.js';
 
 /**
  * The verification gates of a flow (reference §2.2 steps 5–6): each required gate with a different
@@ -100,6 +100,7 @@ export async function startVerification(
       if (sent > CODES_PER_HOUR) throw tooManyCodes();
       return { id: null, expiresAt: new Date(now.getTime() + CODE_TTL_MS).toISOString() };
     }
+    if (method !== 'email') await spendSmsBudget(trx, deps, ctx.ipAddress, to);
     const code = await issueVerificationCode(trx, deps, {
       tenantId: user.tenantId,
       userId: user.id,

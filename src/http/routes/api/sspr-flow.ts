@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { RequestContext } from '../../../domain/audit.js';
 import { createCaptcha, captchaMaxNumberFor } from '../../../domain/sspr/captcha.js';
 import { completeVerification } from '../../../domain/sspr/complete.js';
+import { contactAdmin } from '../../../domain/sspr/contact.js';
 import { cancelFlow, resetPassword, unlockAccount } from '../../../domain/sspr/finish.js';
 import { startFlow, type SsprDeps } from '../../../domain/sspr/flows.js';
 import { startVerification } from '../../../domain/sspr/verify.js';
@@ -94,6 +95,15 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
       emptyBody.parse(request.body ?? undefined);
       await unlockAccount(deps, anonymous(request), flowId);
       return noStore(reply).send({ result: 'Succeeded' });
+    }),
+  );
+
+  app.post(
+    `${BASE}/flows/:flowId/contact-admin`,
+    handle(async (request, reply) => {
+      const { flowId } = flowParams.parse(request.params);
+      emptyBody.parse(request.body ?? undefined);
+      return noStore(reply).send(await contactAdmin(deps, anonymous(request), flowId));
     }),
   );
 
