@@ -1,6 +1,7 @@
 import { AppError } from '../errors.js';
 import type { Executor } from '../store/database.js';
-import { listRoleIdsOfPrincipals, loadRegisteredMethodsOf, transitiveMembersAmong, type RegisteredMethodRows } from '../store/registration-report.js';
+import { transitiveMembersAmong } from '../store/groups.js';
+import { listRoleIdsOfPrincipals, loadRegisteredMethodsOf, type RegisteredMethodRows } from '../store/registration-report.js';
 import { findTenantById, type Tenant } from '../store/tenants.js';
 import { findUserById, listUsers, type User } from '../store/users.js';
 import { isSsprAllowedForAdmins } from './authorization-policy.js';

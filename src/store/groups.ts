@@ -198,9 +198,13 @@ export async function listTransitiveMemberOf(db: Executor, tenantId: string, mem
   return [...new Set(rows.map((r) => r.group_id))];
 }
 
-/** Is `memberId` reachable from `groupId` through direct or nested membership? */
-export async function isTransitiveMemberOf(db: Executor, tenantId: string, groupId: string, memberId: string): Promise<boolean> {
-  const row = await db
+/**
+ * Which of `memberIds` are reachable from `groupId` through direct or nested membership: one
+ * recursive query for the whole page (UNION removes repeats, so a cycle cannot loop forever).
+ */
+export async function transitiveMembersAmong(db: Executor, tenantId: string, groupId: string, memberIds: readonly string[]): Promise<Set<string>> {
+  if (memberIds.length === 0) return new Set();
+  const rows = await db
     .withRecursive('tree(member_id)', (qb) =>
       qb
         .selectFrom('group_members')
@@ -217,10 +221,14 @@ export async function isTransitiveMemberOf(db: Executor, tenantId: string, group
     )
     .selectFrom('tree')
     .select('member_id')
-    .where('member_id', '=', memberId.toLowerCase())
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+    .where('member_id', 'in', memberIds.map((id) => id.toLowerCase()))
+    .execute();
+  return new Set(rows.map((r) => r.member_id));
+}
+
+/** Is `memberId` reachable from `groupId` through direct or nested membership? */
+export async function isTransitiveMemberOf(db: Executor, tenantId: string, groupId: string, memberId: string): Promise<boolean> {
+  return (await transitiveMembersAmong(db, tenantId, groupId, [memberId])).has(memberId.toLowerCase());
 }
 
 function dedupe(refs: MemberRef[]): MemberRef[] {

@@ -95,30 +95,3 @@ export async function listRoleIdsOfPrincipals(db: Executor, tenantId: string, pr
   return out;
 }
 
-/**
- * Which of `memberIds` are reachable from `groupId` through direct or nested membership: one
- * recursive query for the whole page (UNION removes repeats, so a cycle cannot loop forever).
- */
-export async function transitiveMembersAmong(db: Executor, tenantId: string, groupId: string, memberIds: readonly string[]): Promise<Set<string>> {
-  if (memberIds.length === 0) return new Set();
-  const rows = await db
-    .withRecursive('tree(member_id)', (qb) =>
-      qb
-        .selectFrom('group_members')
-        .select('member_id')
-        .where('tenant_id', '=', tenantId)
-        .where('group_id', '=', groupId)
-        .union((qb2) =>
-          qb2
-            .selectFrom('group_members')
-            .innerJoin('tree', 'tree.member_id', 'group_members.group_id')
-            .select('group_members.member_id')
-            .where('group_members.tenant_id', '=', tenantId),
-        ),
-    )
-    .selectFrom('tree')
-    .select('member_id')
-    .where('member_id', 'in', memberIds.map((id) => id.toLowerCase()))
-    .execute();
-  return new Set(rows.map((r) => r.member_id));
-}
