@@ -28,6 +28,9 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
     );
   }
   const app = await createApp(services);
+  if (!config.smtpUrl) {
+    app.log.warn('SMTP_URL is not set: email (reset codes, notices, reminders) is kept in the outbox and not sent');
+  }
   const sweep = setInterval(() => {
     sweepExpired(services).catch((err: unknown) => app.log.warn({ err }, 'housekeeping sweep failed'));
   }, HOUSEKEEPING_INTERVAL_MS);

@@ -54,6 +54,7 @@ describe.each(testDialects())('/dev/outbox on %s', (dialect) => {
 
   it.each([
     ['NODE_ENV=production', { NODE_ENV: 'production' }],
+    ['a public PUBLIC_URL without NODE_ENV=production', { PUBLIC_URL: 'https://id.contoso.example' }],
     ['SMTP_URL set', { NODE_ENV: 'development', SMTP_URL: 'smtp://127.0.0.1:1', MAIL_FROM: 'no-reply@contoso.test' }],
     ['production with SMTP_URL set', { NODE_ENV: 'production', SMTP_URL: 'smtp://127.0.0.1:1', MAIL_FROM: 'no-reply@contoso.test' }],
   ])('does not exist with %s', async (_label, env) => {

@@ -6,9 +6,15 @@ import type { Services } from '../../services.js';
 
 const query = z.object({ format: z.enum(['html', 'json']).optional() }).strict();
 
-/** The development page exists only when nothing is really sent and never in production. */
+/**
+ * The development page exists only when nothing is really sent, never in production, and only
+ * while PUBLIC_URL is a loopback address: it shows reset codes, so a real deployment that merely
+ * forgot NODE_ENV=production must not publish it.
+ */
 export function devOutboxEnabled(config: Services['config']): boolean {
-  return !config.smtpUrl && config.nodeEnv !== 'production';
+  const host = new URL(config.publicUrl).hostname;
+  const loopback = host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
+  return !config.smtpUrl && config.nodeEnv !== 'production' && loopback;
 }
 
 /**
