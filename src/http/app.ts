@@ -3,17 +3,22 @@ import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { findDuplicateKey } from '../lib/json-duplicates.js';
 import type { Services } from '../services.js';
 import { sendError, toAppError } from './errors.js';
+import { serializeRequest } from './log-redaction.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { registerRoutes } from './routes/index.js';
 
 export interface AppOptions {
-  /** pino logger options, or false for tests */
-  logger?: FastifyServerOptions['logger'];
+  /** false: no logging (most tests) */
+  logger?: false;
+  /** where log lines go (tests read them); default stdout */
+  logStream?: { write(line: string): void };
+  /** overrides LOG_LEVEL (tests that read the log) */
+  logLevel?: 'info' | 'debug';
 }
 
 /** Builds the Fastify app. `app.inject()` drives it in tests; `serve` listens with it. */
@@ -22,11 +27,14 @@ export async function createApp(services: Services, options: AppOptions = {}): P
   const https = config.tls ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) } : null;
   const app = Fastify({
     ...(https ? { https } : {}),
-    logger: options.logger ?? {
-      level: config.logLevel,
-      // never log bodies, cookies or authorization headers: they carry passwords and tokens
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-    },
+    logger:
+      options.logger ?? {
+        level: options.logLevel ?? config.logLevel,
+        ...(options.logStream ? { stream: options.logStream } : {}),
+        // never log bodies, cookies, authorization headers or credential path segments
+        redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+        serializers: { req: serializeRequest },
+      },
     bodyLimit: config.bodyLimitBytes,
     // a UPN in a path may be 113 characters (more when percent-encoded)
     routerOptions: { maxParamLength: 512 },

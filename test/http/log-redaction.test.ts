@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/http/app.js';
+import { redactUrl } from '../../src/http/log-redaction.js';
+import { createTestContext, type TestContext } from '../helpers/context.js';
+
+describe('request logs', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext('sqlite');
+  });
+  afterAll(async () => ctx.close());
+
+  it.each([
+    ['/api/v1/sspr/flows/SECRETtoken_123/verifications', '/api/v1/sspr/flows/[redacted]/verifications'],
+    ['/api/v1/sspr/flows/SECRETtoken_123', '/api/v1/sspr/flows/[redacted]'],
+    ['/api/v1/sspr/flows/SECRETtoken_123?x=1', '/api/v1/sspr/flows/[redacted]?x=1'],
+    ['/api/v1/sspr/flows', '/api/v1/sspr/flows'],
+    ['/v1.0/users/alice@contoso.test', '/v1.0/users/alice@contoso.test'],
+  ])('redacts %s', (url, expected) => {
+    expect(redactUrl(url)).toBe(expected);
+  });
+
+  it('never write an SSPR flow id, a bearer token or a cookie', async () => {
+    const lines: string[] = [];
+    const app = await createApp(ctx.services, { logLevel: 'info', logStream: { write: (line) => lines.push(line) } });
+    try {
+      const flowId = 'FlowTokenThatMustNotBeLogged0123456789abcdef';
+      const res = await app.inject({
+        method: 'POST',
+        url: `/api/v1/sspr/flows/${flowId}/unlock`,
+        payload: {},
+        headers: { authorization: 'Bearer TokenThatMustNotBeLogged', cookie: 'postern_session=CookieThatMustNotBeLogged' },
+      });
+      expect(res.statusCode).toBeGreaterThanOrEqual(400);
+      const log = lines.join('');
+      expect(log).toContain('/api/v1/sspr/flows/[redacted]/unlock');
+      expect(log).not.toContain(flowId);
+      expect(log).not.toContain('TokenThatMustNotBeLogged');
+      expect(log).not.toContain('CookieThatMustNotBeLogged');
+    } finally {
+      await app.close();
+    }
+  });
+});
