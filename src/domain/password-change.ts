@@ -49,7 +49,13 @@ export async function changeOwnPassword(deps: ChangePasswordDeps, ctx: RequestCo
 
   let policy;
   try {
-    policy = await assertPasswordAllowed(deps, { tenant, user, candidate: input.newPassword, purpose: 'change' });
+    policy = await assertPasswordAllowed(deps, {
+      tenant,
+      user,
+      candidate: input.newPassword,
+      purpose: 'change',
+      verifiedCurrentPassword: input.currentPassword,
+    });
   } catch (err) {
     const violations = violationsOf(err);
     if (violations.length > 0) await auditFailure(deps, ctx, tenant, user, auditReasonFor(violations));

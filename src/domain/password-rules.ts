@@ -25,6 +25,8 @@ export interface PasswordCheckInput {
   user?: PasswordOwner | undefined;
   candidate: string;
   purpose: PasswordPurpose;
+  /** on change: the current password the caller has just verified — compared as text, not hashed again */
+  verifiedCurrentPassword?: string | undefined;
 }
 
 /**
@@ -56,7 +58,11 @@ export async function assertPasswordAllowed(
 
   if (input.purpose === 'change' && user) {
     // Azure: the current password can't be reused on change (reset may reuse it: the resetter does not know it).
-    if (user.passwordHash && (await deps.hasher.verify(user.passwordHash, input.candidate))) {
+    const sameAsCurrent =
+      input.verifiedCurrentPassword !== undefined
+        ? input.verifiedCurrentPassword === input.candidate
+        : Boolean(user.passwordHash) && (await deps.hasher.verify(user.passwordHash!, input.candidate));
+    if (sameAsCurrent) {
       throwIfAny([{ code: 'sameAsCurrent', message: VIOLATION_MESSAGES.sameAsCurrent }]);
     }
     if (user.id !== undefined && policy.historyCount > 0) {
