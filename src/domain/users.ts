@@ -1,6 +1,6 @@
 import { AppError, assertThat } from '../errors.js';
 import { lockAuditChain } from '../store/audit-events.js';
-import { listRoleAssignments, listRoleIdsOfPrincipal } from '../store/role-assignments.js';
+import { listRoleAssignments } from '../store/role-assignments.js';
 import { findDomain, findTenantById } from '../store/tenants.js';
 import {
   deleteUser as deleteUserRow,
@@ -23,7 +23,8 @@ import type { MessageDeps } from './messages.js';
 import { notifyPasswordChanged } from './password-change.js';
 import { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY } from './password-policy.js';
 import { assertPasswordAllowed, recordPasswordHistory } from './password-rules.js';
-import { canResetPassword, ROLE } from './roles.js';
+import { assertMayActOnUser } from './reset-permission.js';
+import { ROLE } from './roles.js';
 import { checkUpn, domainOf } from './upn.js';
 
 export interface NewUserInput {
@@ -208,19 +209,8 @@ const FORCE_FLAGS: readonly (keyof UserPatch)[] = ['forceChangePasswordNextSignI
 export async function updateUser(deps: DomainDeps & MessageDeps, ctx: RequestContext, tenantId: string, key: string, change: UserUpdate): Promise<User> {
   const target = await getUser(deps, tenantId, key);
   const resetting = change.newPassword !== undefined;
-  const actor = ctx.principal;
-  if (actor?.kind === 'user') {
-    if (resetting && actor.userId === target.id) {
-      throw new AppError('auth.forbidden', {
-        message: 'You cannot reset your own password as an administrator. Change it with POST /v1.0/me/changePassword, which asks for the current password.',
-        data: { reason: 'ownPassword' },
-      });
-    }
-    if (resetting || SENSITIVE.some((p) => change.patch[p] !== undefined)) {
-      const targetRoles = await listRoleIdsOfPrincipal(deps.db, tenantId, target.id);
-      if ((resetting || targetRoles.length > 0) && !canResetPassword(actor.roles, targetRoles)) throw forbiddenOverTarget(resetting);
-    }
-  }
+  if (resetting) await assertMayActOnUser(deps.db, ctx.principal, target, 'password');
+  else if (SENSITIVE.some((p) => change.patch[p] !== undefined)) await assertMayActOnUser(deps.db, ctx.principal, target, 'sensitiveProperties');
   // checked with the names the user will have after this PATCH, before any hashing
   const policy =
     change.newPassword === undefined
@@ -270,8 +260,7 @@ export async function deleteUser(deps: DomainDeps, ctx: RequestContext, tenantId
   const actor = ctx.principal;
   if (actor?.kind === 'user') {
     assertThat(actor.userId !== target.id, 'user.cannot_delete_self');
-    const targetRoles = await listRoleIdsOfPrincipal(deps.db, tenantId, target.id);
-    if (targetRoles.length > 0 && !canResetPassword(actor.roles, targetRoles)) throw forbiddenOverTarget(false);
+    await assertMayActOnUser(deps.db, actor, target, 'delete');
   }
   await deps.db.transaction().execute(async (trx) => {
     // Take the tenant's audit-chain lock before counting, so two concurrent deletes cannot each see
@@ -285,14 +274,6 @@ export async function deleteUser(deps: DomainDeps, ctx: RequestContext, tenantId
     });
     await deleteUserRow(trx, tenantId, target.id);
     await recordAudit(deps, trx, ctx, { tenantId, activity: 'Delete user', category: 'UserManagement', operationType: 'Delete', targets: [userTarget(target, [])] });
-  });
-}
-
-function forbiddenOverTarget(resetting: boolean): AppError {
-  const what = resetting ? 'reset the password of' : 'change the sign-in properties of, or delete,';
-  return new AppError('auth.forbidden', {
-    message: `Insufficient privileges to complete the operation: your directory roles do not allow you to ${what} this user, who holds a directory role at or above yours.`,
-    data: { reason: 'targetRole' },
   });
 }
 

@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { Principal } from '../../../domain/authorization.js';
-import { canResetPassword } from '../../../domain/roles.js';
+import { resetRefusal, resetTargetFacts } from '../../../domain/reset-permission.js';
 import { loadRegisteredMethods, type RegisteredMethods } from '../../../domain/security-info/status.js';
 import { getUser } from '../../../domain/users.js';
 import { AppError } from '../../../errors.js';
 import type { Services } from '../../../services.js';
 import type { PhoneType } from '../../../store/auth-methods.js';
-import { listRoleIdsOfPrincipal } from '../../../store/role-assignments.js';
 import type { User } from '../../../store/users.js';
 import { authenticate } from '../../auth.js';
 
@@ -69,8 +68,8 @@ async function assertMayRead(services: Services, principal: Principal, target: U
     throw new AppError('auth.forbidden', { message: 'Insufficient privileges to complete the operation: it needs the application permission UserAuthenticationMethod.ReadWrite.All.' });
   }
   if (principal.userId === target.id) return;
-  if (canResetPassword(principal.roles, await listRoleIdsOfPrincipal(services.db, target.tenantId, target.id))) return;
-  throw new AppError('auth.forbidden', { message: "Insufficient privileges to complete the operation: your roles do not cover this user's authentication methods." });
+  const reason = resetRefusal(principal.roles, await resetTargetFacts(services.db, target.tenantId, target.id), 'authenticationMethods');
+  if (reason !== null) throw new AppError('auth.forbidden', { message: `Insufficient privileges to complete the operation. ${reason}`, data: { reason: 'targetRole' } });
 }
 
 export function graphAuthenticationMethodRoutes(app: FastifyInstance, services: Services): void {
