@@ -36,6 +36,8 @@ const schema = z.object({
   ARGON2_ITERATIONS: z.coerce.number().int().min(1).max(100).default(2),
   ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  SSPR_SMS_PER_IP_PER_HOUR: z.coerce.number().int().min(0).max(1_000_000).default(20),
+  SSPR_SMS_PER_PREFIX_PER_HOUR: z.coerce.number().int().min(0).max(1_000_000).default(200),
 });
 
 export interface Config {
@@ -56,6 +58,8 @@ export interface Config {
   readonly nodeEnv: z.infer<typeof schema>['NODE_ENV'];
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
   readonly bodyLimitBytes: number;
+  /** texts and calls self-service reset may send per hour, per client address and per country calling code */
+  readonly ssprSmsBudget: { readonly perIp: number; readonly perPrefix: number };
 }
 
 export class ConfigError extends Error {
@@ -94,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     nodeEnv: e.NODE_ENV,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS, parallelism: e.ARGON2_PARALLELISM },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    ssprSmsBudget: { perIp: e.SSPR_SMS_PER_IP_PER_HOUR, perPrefix: e.SSPR_SMS_PER_PREFIX_PER_HOUR },
   });
 }
 

@@ -47,6 +47,11 @@ export interface IssueCodeInput {
   /** template variables besides the code */
   displayName: string;
   locale?: string | null;
+  /**
+   * Codes of this purpose one user may be sent per hour (CODES_PER_HOUR by default); null when the
+   * caller enforces its own limit (self-service reset emails: 10 per 10 minutes, then a 24-hour block).
+   */
+  maxPerHour?: number | null;
 }
 
 export interface IssuedCode {
@@ -71,12 +76,15 @@ export async function issueVerificationCode(trx: Executor, deps: CodeDeps, input
   await lockUserCodes(trx, input.userId);
   const now = deps.clock.now();
   const at = now.toISOString();
-  const sent = await countCodesSince(trx, input.userId, input.purpose, new Date(now.getTime() - 3_600_000).toISOString());
-  if (sent >= CODES_PER_HOUR) {
-    throw new AppError('verification.too_many_codes', {
-      message: `You have requested ${CODES_PER_HOUR} codes in the last hour. Wait a while, then request a new code.`,
-      data: { limit: CODES_PER_HOUR, windowMinutes: 60 },
-    });
+  const limit = input.maxPerHour === undefined ? CODES_PER_HOUR : input.maxPerHour;
+  if (limit !== null) {
+    const sent = await countCodesSince(trx, input.userId, input.purpose, new Date(now.getTime() - 3_600_000).toISOString());
+    if (sent >= limit) {
+      throw new AppError('verification.too_many_codes', {
+        message: `You have requested ${limit} codes in the last hour. Wait a while, then request a new code.`,
+        data: { limit, windowMinutes: 60 },
+      });
+    }
   }
   const carried = await voidLiveCodes(trx, input.userId, input.purpose, input.flowId ?? null, at);
   const id = deps.random.uuid();

@@ -4,6 +4,7 @@ export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   signIns: Counter<'result'>;
+  ssprSmsRefusals: Counter<'scope'>;
 }
 
 /** One registry per app instance, so tests can build several apps in one process. */
@@ -23,6 +24,12 @@ export function createMetrics(): Metrics {
       name: 'postern_sign_ins_total',
       help: 'Password sign-ins by result',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    ssprSmsRefusals: new Counter({
+      name: 'postern_sspr_sms_budget_refusals_total',
+      help: 'Self-service reset texts and calls refused because the per-IP or per-country budget was spent',
+      labelNames: ['scope'],
       registers: [registry],
     }),
   };

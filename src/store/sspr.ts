@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { PostgresAdapter, sql, type Selectable } from 'kysely';
 import type { Executor, SsprFlowsTable } from './database.js';
 import { fromBool, toBool } from './database.js';
 
@@ -15,6 +15,10 @@ export interface FlowPending {
   decoyAttempts?: Record<string, number>;
   /** set once "Contact your administrator" was used (one contact per flow) */
   contacted?: boolean;
+  /** the method whose verification was started last (for the "abandoned after starting" step) */
+  lastStarted?: string;
+  /** a new password was submitted and refused (for "abandoned while selecting a new password") */
+  passwordTried?: boolean;
 }
 
 export interface SsprFlow {
@@ -89,6 +93,35 @@ export async function setFlowStatus(db: Executor, id: string, from: FlowStatus[]
     .updateTable('sspr_flows')
     .set((eb) => ({ status: to, updated_at: at, version: eb('version', '+', 1) })).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
+}
+
+/** Flows past their expiry that were never finished, oldest first. */
+export async function listLapsedFlows(db: Executor, now: string, limit: number): Promise<SsprFlow[]> {
+  const rows = await db.selectFrom('sspr_flows').selectAll().where('status', 'in', ['open', 'verified']).where('expires_at', '<=', now).orderBy('expires_at').limit(limit).execute();
+  return rows.map(fromRow);
+}
+
+/**
+ * Deletes what can no longer matter: flows that ended (or lapsed) before `flowsBefore`, counter rows
+ * older than the longest limit window, blocks that have run out and CAPTCHA solutions past expiry.
+ */
+export async function deleteSsprLeftovers(db: Executor, at: { now: string; flowsBefore: string; attemptsBefore: string }): Promise<number> {
+  const counts = await Promise.all([
+    db.deleteFrom('sspr_flows').where('expires_at', '<', at.flowsBefore).where('status', 'not in', ['open', 'verified']).executeTakeFirst(),
+    db.deleteFrom('sspr_attempts').where('created_at', '<', at.attemptsBefore).executeTakeFirst(),
+    db.deleteFrom('sspr_blocks').where('blocked_until', '<', at.now).executeTakeFirst(),
+    db.deleteFrom('sspr_captcha_uses').where('expires_at', '<', at.now).executeTakeFirst(),
+  ]);
+  return counts.reduce((n, r) => n + Number(r.numDeletedRows), 0);
+}
+
+/**
+ * Serialises writers of these counters until the transaction ends (PostgreSQL advisory locks, taken
+ * in a fixed order; SQLite already runs one writing transaction at a time).
+ */
+export async function lockCounters(trx: Executor, subjects: readonly string[]): Promise<void> {
+  if (!(trx.getExecutor().adapter instanceof PostgresAdapter)) return;
+  for (const subject of [...subjects].sort()) await sql`select pg_advisory_xact_lock(hashtext(${`sspr-counter:${subject}`}))`.execute(trx);
 }
 
 export async function insertAttempt(db: Executor, a: { id: string; subject: string; kind: string; createdAt: string }): Promise<void> {

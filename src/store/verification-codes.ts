@@ -138,3 +138,9 @@ function fromRow(r: Selectable<VerificationCodesTable>): VerificationCodeRecord 
     createdAt: r.created_at,
   };
 }
+
+/** Codes issued before `before` (long dead: they live 5 minutes and count for an hour). */
+export async function deleteVerificationCodesBefore(db: Executor, before: string): Promise<number> {
+  const r = await db.deleteFrom('verification_codes').where('created_at', '<', before).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

@@ -114,6 +114,32 @@ describe.each(testDialects())('SSPR flow: eligibility, decoys and limits on %s',
     expect(blocked[0]!.logged_by_service).toBe('Self-service Password Management');
   });
 
+  it('the eleventh reset email in ten minutes blocks for 24 hours, for a real user and a decoy alike', async () => {
+    const user = await userWithMethods(ctx);
+    const sendTen = async (upn: string) => {
+      const answers: [number, string | undefined][] = [];
+      // two flows, as a user who starts over would: the limit is per account, not per flow
+      for (const flowNo of [0, 1]) {
+        const F = `${SSPR}/flows/${(await startFlow(ctx, upn)).json().flowId}`;
+        for (let i = 0; i < (flowNo === 0 ? 6 : 5); i++) {
+          const res = await post(ctx, `${F}/verifications`, { method: 'email' });
+          answers.push([res.statusCode, res.json<{ error?: { code: string } }>().error?.code]);
+          ctx.clock.advance(20_000);
+        }
+      }
+      return answers;
+    };
+    const real = await sendTen(user.userPrincipalName);
+    expect(real.slice(0, 10).every(([status]) => status === 202)).toBe(true);
+    expect(real[10]).toEqual([429, 'sspr.blocked']);
+    expect(await sendTen('nobody.mailer@contoso.test')).toEqual(real);
+    expect((await startFlow(ctx, user.userPrincipalName)).json().error.code).toBe('sspr.blocked');
+    const blocked = await ctx.services.db.selectFrom('audit_events').selectAll().where('activity_display_name', '=', 'Blocked from self-service password reset').where('target_resources', 'like', `%${user.id}%`).execute();
+    expect(blocked).toHaveLength(1);
+    expect(blocked[0]!.additional_details).toContain('email');
+    ctx.clock.advance(24 * 3_600_000);
+  });
+
   it('a captcha solution is accepted once', async () => {
     const user = await userWithMethods(ctx);
     const { solvedCaptcha } = await import('./sspr-helpers.js');

@@ -2,7 +2,7 @@ import { AppError } from '../../errors.js';
 import type { Executor } from '../../store/database.js';
 import { revokeRefreshTokensOfUser } from '../../store/refresh-tokens.js';
 import { deleteSessionsOfUser } from '../../store/sessions.js';
-import { clearAttempts, setFlowStatus } from '../../store/sspr.js';
+import { clearAttempts, setFlowStatus, updateFlow } from '../../store/sspr.js';
 import { revokeSignInSessions, setPasswordHash, updateUser, type User } from '../../store/users.js';
 import type { RequestContext } from '../audit.js';
 import { unlockUser } from '../lockout.js';
@@ -41,7 +41,11 @@ export async function resetPassword(deps: SsprDeps, ctx: RequestContext, token: 
   } catch (err) {
     const violations = violationsOf(err);
     if (violations.length > 0) {
-      await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, 'Reset password (self-service)', auditReasonFor(violations), 'failure'));
+      await deps.db.transaction().execute(async (trx) => {
+        await recordSsprEvent(deps, trx, ctx, user, 'Reset password (self-service)', auditReasonFor(violations), 'failure');
+        // for the "abandoned while selecting a new password" step; a concurrent change just wins
+        if (!flow.pending.passwordTried) await updateFlow(trx, { ...flow, pending: { ...flow.pending, passwordTried: true } }, deps.clock.now().toISOString());
+      });
     }
     throw err;
   }

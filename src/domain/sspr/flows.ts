@@ -2,7 +2,7 @@ import { AppError } from '../../errors.js';
 import { hmac, sha256, type SecretBox } from '../../lib/crypto.js';
 import type { Db, Executor } from '../../store/database.js';
 import { listRoleIdsOfPrincipal } from '../../store/role-assignments.js';
-import { findFlowByTokenHash, insertFlow, setFlowStatus, type SsprFlow } from '../../store/sspr.js';
+import { findFlowByTokenHash, insertFlow, type SsprFlow } from '../../store/sspr.js';
 import { findTenantByDomain, findTenantById, type Tenant } from '../../store/tenants.js';
 import { findUserById, findUserByUpn, type User } from '../../store/users.js';
 import type { AuditDeps, RequestContext } from '../audit.js';
@@ -11,6 +11,7 @@ import type { MessageDeps } from '../messages.js';
 import { maskEmail, maskPhone } from '../security-info/overview.js';
 import { isAdministrator, loadRegisteredMethods, type RegisteredMethods } from '../security-info/status.js';
 import { ssprPolicyOf, type SsprPolicy } from '../sspr-policy.js';
+import { expireFlow } from './abandon.js';
 import { recordSsprEvent, STEP, type SsprMethodName } from './audit.js';
 import { spendCaptcha, type CaptchaDeps } from './captcha.js';
 import { refusalError, tenantRefusal, userRefusal } from './eligibility.js';
@@ -155,7 +156,7 @@ export async function loadFlow(deps: SsprDeps, db: Executor, token: string, stat
   if (!flow) throw notFound;
   const now = deps.clock.now();
   if (flow.expiresAt <= now.toISOString()) {
-    if (flow.status === 'open' || flow.status === 'verified') await setFlowStatus(db, flow.id, ['open', 'verified'], 'expired', now.toISOString());
+    if (flow.status === 'open' || flow.status === 'verified') await expireFlow(deps, flow);
     throw notFound;
   }
   if (!statuses.includes(flow.status)) throw notFound;

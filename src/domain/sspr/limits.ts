@@ -3,7 +3,7 @@ import type { Executor } from '../../store/database.js';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { Clock } from '../../lib/clock.js';
 import type { Random } from '../../lib/crypto.js';
-import { countAttemptsSince, findBlock, insertAttempt, upsertBlock } from '../../store/sspr.js';
+import { countAttemptsSince, findBlock, insertAttempt, lockCounters, upsertBlock } from '../../store/sspr.js';
 import type { User } from '../../store/users.js';
 import type { AuditDeps, RequestContext } from '../audit.js';
 import { recordSsprEvent, STEP } from './audit.js';
@@ -68,16 +68,16 @@ export async function countAttempt(
  * SPEC 3.4 budgets on texts and calls, beyond the per-account limits: per client address and per
  * country calling code, so one network (or a toll-fraud run on one expensive prefix) cannot spend
  * unbounded SMS/voice through many accounts. Counted in sspr_attempts under subjects `ip:<address>` and
- * `prefix:<calling code>`. The defaults are production's; a deployment or a test passes its own through
- * the deps (`smsBudget`), and tests may also assign this object.
+ * `prefix:<calling code>` over a sliding hour. The numbers come from the configuration
+ * (SSPR_SMS_PER_IP_PER_HOUR, SSPR_SMS_PER_PREFIX_PER_HOUR); these are its defaults.
  */
 export interface SmsBudget {
   perIp: number;
   perPrefix: number;
-  windowMs: number;
 }
-export const SMS_BUDGET: SmsBudget = { perIp: 20, perPrefix: 200, windowMs: 3_600_000 };
+export const SMS_BUDGET: Readonly<SmsBudget> = Object.freeze({ perIp: 20, perPrefix: 200 });
 export const SMS_BUDGET_KIND = 'sms-budget';
+const SMS_WINDOW_MS = 3_600_000;
 
 export interface SmsBudgetDeps {
   readonly clock: Clock;
@@ -85,17 +85,22 @@ export interface SmsBudgetDeps {
   readonly smsBudget?: Partial<SmsBudget> | undefined;
 }
 
-/** Spends one text or call of both budgets, or refuses (nothing counted, nothing sent) when either is used up. */
+/**
+ * Spends one text or call of both budgets, or refuses (nothing counted, nothing sent) when either is
+ * used up. The budgets' counters are locked for the transaction, so concurrent requests on several
+ * nodes cannot together overshoot them.
+ */
 export async function spendSmsBudget(trx: Executor, deps: SmsBudgetDeps, ipAddress: string | null, e164: string): Promise<void> {
   const budget = { ...SMS_BUDGET, ...deps.smsBudget };
   const now = deps.clock.now();
-  const since = new Date(now.getTime() - budget.windowMs).toISOString();
+  const since = new Date(now.getTime() - SMS_WINDOW_MS).toISOString();
   const prefix = parsePhoneNumberFromString(e164)?.countryCallingCode ?? 'unknown';
   const scopes: { scope: 'ip' | 'prefix'; subject: string; limit: number }[] = [{ scope: 'prefix', subject: `prefix:${prefix}`, limit: budget.perPrefix }];
   if (ipAddress) scopes.unshift({ scope: 'ip', subject: `ip:${ipAddress}`, limit: budget.perIp });
+  await lockCounters(trx, scopes.map((s) => s.subject));
   for (const s of scopes) {
     if ((await countAttemptsSince(trx, s.subject, SMS_BUDGET_KIND, since)) >= s.limit) {
-      const windowMinutes = Math.round(budget.windowMs / 60_000);
+      const windowMinutes = SMS_WINDOW_MS / 60_000;
       const message =
         s.scope === 'ip'
           ? `Too many text messages and calls were requested from your network (${s.limit} in ${windowMinutes} minutes). Try again later, use another verification method, or contact your admin.`

@@ -63,12 +63,13 @@ export async function startVerification(
     const pool = [...answers];
     const asked = Array.from({ length: wanted }, () => pool.splice(randomInt(0, pool.length), 1)[0]!);
     const locale = questionLocaleOf(input.locale);
-    await saveFlow(deps, { ...flow, pending: { ...flow.pending, questions: asked.map((a) => a.position) } });
+    await saveFlow(deps, { ...flow, pending: { ...flow.pending, questions: asked.map((a) => a.position), lastStarted: method } });
     await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.started(method)));
     return { kind: 'questions', questions: asked.map((a) => ({ id: `q${a.position}`, text: a.customQuestion ?? catalogQuestionText(a.questionId ?? '', locale) ?? '' })) };
   }
   if (!isCodeMethod(method)) {
     // app code and recovery code: nothing to send, the user reads the code from what they hold
+    await saveFlow(deps, { ...flow, pending: { ...flow.pending, lastStarted: method } });
     if (user) await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.started(method)));
     return { kind: 'sent', method, expiresAt: flow.expiresAt };
   }
@@ -97,7 +98,7 @@ export async function startVerification(
       // a decoy spends the same budget a real user would, and answers the same when it is spent
       await countAttempt(trx, deps, ctx, flow.subject, null, `send:${method}`);
       const sent = await countAttemptsSince(trx, flow.subject, `send:${method}`, new Date(now.getTime() - 3_600_000).toISOString());
-      if (sent > CODES_PER_HOUR) throw tooManyCodes();
+      if (method !== 'email' && sent > CODES_PER_HOUR) throw tooManyCodes();
       return { id: null, expiresAt: new Date(now.getTime() + CODE_TTL_MS).toISOString() };
     }
     if (method !== 'email') await spendSmsBudget(trx, deps, ctx.ipAddress, to);
@@ -110,12 +111,14 @@ export async function startVerification(
       target: to,
       displayName: user.displayName,
       locale: input.locale ?? null,
+      // emails are held by the SSPR limit (10 per 10 minutes, then blocked), texts and calls by 5 an hour
+      maxPerHour: method === 'email' ? null : CODES_PER_HOUR,
     });
     await recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.started(method));
     return { id: code.id, expiresAt: code.expiresAt };
   });
   if (issued.blocked !== undefined) throw blockedError(issued.blocked);
-  await saveFlow(deps, { ...flow, pending: { ...flow.pending, codes: { ...flow.pending.codes, [method]: issued.id ?? `decoy:${deps.random.uuid()}` } } });
+  await saveFlow(deps, { ...flow, pending: { ...flow.pending, codes: { ...flow.pending.codes, [method]: issued.id ?? `decoy:${deps.random.uuid()}` }, lastStarted: method } });
   return { kind: 'sent', method, expiresAt: issued.expiresAt };
 }
 

@@ -34,7 +34,7 @@ const emptyBody = z.strictObject({}).optional();
  * Azure has one (SSPR_0009–0014, 0030).
  */
 export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
-  const deps: SsprDeps = { ...services, captchaMaxNumber: captchaMaxNumberFor(services.config.nodeEnv) };
+  const deps: SsprDeps = { ...services, captchaMaxNumber: captchaMaxNumberFor(services.config.nodeEnv), smsBudget: services.config.ssprSmsBudget };
   const anonymous = (request: FastifyRequest): RequestContext => requestContext(request, null);
   const handle =
     (fn: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) =>
@@ -44,6 +44,12 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
       } catch (err) {
         const e = toAppError(err);
         if (e.code === 'internal') throw err;
+        if (e.code === 'sspr.sms_budget') {
+          // operators watch this: a spent budget is either a busy office or a toll-fraud run
+          const scope = e.data?.['scope'] === 'ip' ? 'ip' : 'prefix';
+          app.metrics.ssprSmsRefusals.inc({ scope });
+          request.log.warn({ scope, limit: e.data?.['limit'] }, 'SSPR text/call refused: budget spent');
+        }
         throw new AppError(e.code, { message: e.message, data: { ...e.data, supportCode: request.id } });
       }
     };
