@@ -16,7 +16,7 @@ import { migrateToLatest } from '../src/store/migrate.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const LIMIT = 0.7;
 const cores = availableParallelism();
-const password = 'Bench-Quokka-Vortex-8';
+const password = 'Quokka-Vortex-Lantern-8';
 
 async function runFor(concurrency: number, task: () => Promise<void>): Promise<number> {
   const end = Date.now() + SECONDS * 1000;

@@ -38,6 +38,7 @@ const schema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
   SSPR_SMS_PER_IP_PER_HOUR: z.coerce.number().int().min(0).max(1_000_000).default(20),
   SSPR_SMS_PER_PREFIX_PER_HOUR: z.coerce.number().int().min(0).max(1_000_000).default(200),
+  SSPR_MIN_RESPONSE_MS: z.coerce.number().int().min(0).max(5000).default(300),
 });
 
 export interface Config {
@@ -60,6 +61,8 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** texts and calls self-service reset may send per hour, per client address and per country calling code */
   readonly ssprSmsBudget: { readonly perIp: number; readonly perPrefix: number };
+  /** the least time any answer about a reset flow takes (0 = no floor), against timing-based account discovery */
+  readonly ssprMinResponseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -99,6 +102,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS, parallelism: e.ARGON2_PARALLELISM },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     ssprSmsBudget: { perIp: e.SSPR_SMS_PER_IP_PER_HOUR, perPrefix: e.SSPR_SMS_PER_PREFIX_PER_HOUR },
+    ssprMinResponseMs: e.SSPR_MIN_RESPONSE_MS,
   });
 }
 

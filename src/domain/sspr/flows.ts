@@ -32,6 +32,8 @@ export interface StartedFlow {
   methods: OfferedMethod[];
 }
 
+const NO_USER = '00000000-0000-0000-0000-000000000000';
+
 /** The subject the limits count for an unknown UPN: keyed, so the table does not list typed names. */
 export function decoySubject(box: SecretBox, upn: string): string {
   return `decoy:${hmac(box.derive('sspr-decoy'), upn.trim().toLowerCase()).slice(0, 40)}`;
@@ -98,6 +100,12 @@ export async function startFlow(deps: SsprDeps, ctx: RequestContext, input: { us
   } else {
     const refusal = tenant ? tenantRefusal(tenant, policy, false) : null;
     if (refusal) throw refusalError(refusal);
+    // the reads a real user's start costs, so the decoy does comparable work (the response floor in
+    // the route evens out the rest)
+    if (tenant) {
+      await listRoleIdsOfPrincipal(deps.db, tenant.id, NO_USER);
+      await loadRegisteredMethods(deps.db, NO_USER);
+    }
     methods = decoyMethods(deps.secretBox, upn, policy.methods);
     required = policy.methodsRequired;
   }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RequestContext } from '../../../domain/audit.js';
@@ -54,10 +55,23 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
       }
     };
 
+  // Every answer about a flow takes at least SSPR_MIN_RESPONSE_MS, so a real account and a decoy (and
+  // the branches inside each) cannot be told apart by how long the server took, as long as the real
+  // work stays below the floor (bench/sspr-decoy.ts measures both sides).
+  const minResponseMs = services.config.ssprMinResponseMs;
+  const evenPaced = {
+    onSend: async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+      const wait = minResponseMs - reply.elapsedTime;
+      if (wait > 0) await delay(wait);
+      return payload;
+    },
+  };
+
   app.get(`${BASE}/captcha`, handle(async (_request, reply) => noStore(reply).send(await createCaptcha(deps))));
 
   app.post(
     `${BASE}/flows`,
+    evenPaced,
     handle(async (request, reply) => {
       const body = startBody.parse(request.body);
       return noStore(reply).code(201).send(await startFlow(deps, anonymous(request), body));
@@ -66,6 +80,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.post(
     `${BASE}/flows/:flowId/verifications`,
+    evenPaced,
     handle(async (request, reply) => {
       const { flowId } = flowParams.parse(request.params);
       const body = verificationBody.parse(request.body);
@@ -77,6 +92,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.post(
     `${BASE}/flows/:flowId/verifications/:method/complete`,
+    evenPaced,
     handle(async (request, reply) => {
       const { flowId, method } = methodParams.parse(request.params);
       const body = completeBody.parse(request.body);
@@ -86,6 +102,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.post(
     `${BASE}/flows/:flowId/password`,
+    evenPaced,
     handle(async (request, reply) => {
       const { flowId } = flowParams.parse(request.params);
       const { newPassword } = passwordBody.parse(request.body);
@@ -96,6 +113,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.post(
     `${BASE}/flows/:flowId/unlock`,
+    evenPaced,
     handle(async (request, reply) => {
       const { flowId } = flowParams.parse(request.params);
       emptyBody.parse(request.body ?? undefined);
@@ -106,6 +124,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.post(
     `${BASE}/flows/:flowId/contact-admin`,
+    evenPaced,
     handle(async (request, reply) => {
       const { flowId } = flowParams.parse(request.params);
       emptyBody.parse(request.body ?? undefined);
@@ -115,6 +134,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.delete(
     `${BASE}/flows/:flowId`,
+    evenPaced,
     handle(async (request, reply) => {
       const { flowId } = flowParams.parse(request.params);
       await cancelFlow(deps, anonymous(request), flowId);
