@@ -11,6 +11,8 @@ import { sendError, toAppError } from './errors.js';
 import { serializeRequest } from './log-redaction.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { registerRoutes } from './routes/index.js';
+import { openApiRoute, registerOpenApi } from './openapi.js';
+import { POSTERN_VERSION } from '../version.js';
 
 export interface AppOptions {
   /** false: no logging (most tests) */
@@ -109,7 +111,9 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     sendError(request, reply, new AppError('request.not_found', { message: `Resource not found for the segment '${request.url.split('?')[0] ?? ''}'.` })),
   );
 
+  await registerOpenApi(app, config, POSTERN_VERSION);
   registerRoutes(app, services);
+  openApiRoute(app);
   return app;
 }
 

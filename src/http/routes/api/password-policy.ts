@@ -4,6 +4,7 @@ import { getPasswordPolicy, updatePasswordPolicy } from '../../../domain/policie
 import type { PasswordPolicy } from '../../../domain/password-policy.js';
 import type { Services } from '../../../services.js';
 import { authorize, requestContext } from '../../auth.js';
+import { doc } from '../../openapi.js';
 
 /**
  * Each field on its own; the rules between fields (minimum length per profile, maxLength ≥
@@ -44,12 +45,12 @@ const patchBody = z
 
 /** GET|PATCH /api/v1/policies/password (SPEC 4.5): admins only, every change audited. */
 export function passwordPolicyRoutes(app: FastifyInstance, services: Services): void {
-  app.get('/api/v1/policies/password', async (request, reply) => {
+  app.get('/api/v1/policies/password', doc({ summary: 'Read the password policy', tags: ['Policies'], auth: 'admin', responses: { 200: 'The policy', 401: 'Not signed in', 403: 'Needs Global Administrator or Authentication Policy Administrator (apps: Policy.ReadWrite.AuthenticationMethod)' } }), async (request, reply) => {
     const principal = await authorize(services, request, 'policies.password');
     return noStore(reply).send(view(await getPasswordPolicy(services, principal.tenantId)));
   });
 
-  app.patch('/api/v1/policies/password', async (request, reply) => {
+  app.patch('/api/v1/policies/password', doc({ summary: 'Change the password policy (fields merge; audited with old and new values)', tags: ['Policies'], auth: 'admin', body: patchBody, responses: { 200: 'The policy after the change', 400: 'A field or a rule between fields is wrong; the error names it', 403: 'Not allowed' } }), async (request, reply) => {
     const principal = await authorize(services, request, 'policies.password');
     const patch = patchBody.parse(request.body);
     const policy = await updatePasswordPolicy(services, requestContext(request, principal), principal.tenantId, patch);

@@ -10,6 +10,7 @@ import type { Services } from '../../../services.js';
 import type { User } from '../../../store/users.js';
 import type { PasswordExpiry } from '../../../domain/password-expiry.js';
 import { assertCsrf, assertSameOrigin, clearSessionCookie, readSession, sessionTokenOf, setSessionCookie } from '../../session-auth.js';
+import { doc } from '../../openapi.js';
 
 const signInBody = z
   .object({
@@ -30,7 +31,7 @@ const changeAtSignInBody = z.strictObject({
  * session and its CSRF token, DELETE signs out (CSRF-protected like every cookie-authenticated write).
  */
 export function sessionRoutes(app: FastifyInstance, services: Services): void {
-  app.post('/api/v1/session', async (request, reply) => {
+  app.post('/api/v1/session', doc({ summary: 'Sign in to the web portals (sets the postern_session cookie)', description: 'JSON from the same origin only. The answer carries the CSRF token for later writes, and says when the password expires soon or security info registration is due.', tags: ['Session'], auth: 'none', body: signInBody, responses: { 200: 'Signed in', 400: 'Bad body', 401: 'Wrong user name or password', 403: 'Password change required, account disabled, or another origin', 423: 'Locked out' } }), async (request, reply) => {
     // JSON only, and from our own origin: a cross-site form must not sign a victim in to an attacker's account.
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new AppError('request.unsupported_media_type');
     assertSameOrigin(services, request);
@@ -43,7 +44,7 @@ export function sessionRoutes(app: FastifyInstance, services: Services): void {
   });
 
   // The change step of a sign-in that answered "change required": old + new password, then signed in.
-  app.post('/api/v1/session/password', async (request, reply) => {
+  app.post('/api/v1/session/password', doc({ summary: 'Change an expired or admin-reset password while signing in, then sign in', tags: ['Session'], auth: 'none', body: changeAtSignInBody, responses: { 200: 'Changed and signed in', 400: 'The new password breaks the policy (details list each rule)', 401: 'Wrong current password' } }), async (request, reply) => {
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new AppError('request.unsupported_media_type');
     assertSameOrigin(services, request);
     const body = changeAtSignInBody.parse(request.body);
@@ -67,12 +68,12 @@ export function sessionRoutes(app: FastifyInstance, services: Services): void {
       });
   }
 
-  app.get('/api/v1/session', async (request, reply) => {
+  app.get('/api/v1/session', doc({ summary: 'The current web session and its CSRF token', tags: ['Session'], auth: 'user', responses: { 200: 'The session', 401: 'No session' } }), async (request, reply) => {
     const active = await requireSession(services, request, reply);
     return noStore(reply).send(view(active.user, active.csrfToken, active.session.expiresAt));
   });
 
-  app.delete('/api/v1/session', async (request, reply) => {
+  app.delete('/api/v1/session', doc({ summary: 'Sign out (needs the X-CSRF-Token header)', tags: ['Session'], auth: 'user', responses: { 204: 'Signed out', 401: 'No session', 403: 'Missing or wrong CSRF token' } }), async (request, reply) => {
     const active = await requireSession(services, request, reply);
     assertCsrf(services, request, active);
     await endSession(services, sessionTokenOf(request)!);

@@ -11,6 +11,7 @@ import { startVerification } from '../../../domain/sspr/verify.js';
 import { AppError } from '../../../errors.js';
 import type { Services } from '../../../services.js';
 import { requestContext } from '../../auth.js';
+import { doc } from '../../openapi.js';
 import { toAppError } from '../../errors.js';
 import { noStore, requestLocale } from './security-info.js';
 
@@ -67,11 +68,11 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
     },
   };
 
-  app.get(`${BASE}/captcha`, handle(async (_request, reply) => noStore(reply).send(await createCaptcha(deps))));
+  app.get(`${BASE}/captcha`, doc({ summary: 'An ALTCHA proof-of-work challenge for starting a flow', tags: ['Self-service password reset'], auth: 'none', responses: { 200: 'The challenge (altcha-lib format)' } }), handle(async (_request, reply) => noStore(reply).send(await createCaptcha(deps))));
 
   app.post(
     `${BASE}/flows`,
-    evenPaced,
+    { ...evenPaced, ...doc({ summary: 'Start a reset or unlock flow for a user name (unknown names get a decoy that looks the same)', tags: ['Self-service password reset'], auth: 'none', body: startBody, responses: { 201: '{flowId, expiresAt, requiredVerifications, intents, methods[{method, target}]} with masked targets', 400: 'Bad body', 403: 'Not eligible: details.ssprCode SSPR_0009–0014', 429: 'Blocked for 24 hours' } }) },
     handle(async (request, reply) => {
       const body = startBody.parse(request.body);
       return noStore(reply).code(201).send(await startFlow(deps, anonymous(request), body));
@@ -80,7 +81,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.post(
     `${BASE}/flows/:flowId/verifications`,
-    evenPaced,
+    { ...evenPaced, ...doc({ summary: 'Start a verification: send a code, or get the security questions (phone methods need the number on file typed)', tags: ['Self-service password reset'], auth: 'none', params: flowParams, body: verificationBody, responses: { 200: 'The questions to answer', 202: 'Code sent', 400: 'Method not offered, or the typed number is not the one on file', 404: 'No such live flow', 429: 'Too many codes, a spent SMS budget, or blocked' } }) },
     handle(async (request, reply) => {
       const { flowId } = flowParams.parse(request.params);
       const body = verificationBody.parse(request.body);
@@ -92,7 +93,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.post(
     `${BASE}/flows/:flowId/verifications/:method/complete`,
-    evenPaced,
+    { ...evenPaced, ...doc({ summary: 'Complete a verification with the code or the answers', tags: ['Self-service password reset'], auth: 'none', params: methodParams, body: completeBody, responses: { 200: '{verified, required}', 400: 'Wrong code or answers (details.attemptsRemaining)', 404: 'No such live flow', 429: 'Blocked' } }) },
     handle(async (request, reply) => {
       const { flowId, method } = methodParams.parse(request.params);
       const body = completeBody.parse(request.body);
@@ -102,7 +103,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.post(
     `${BASE}/flows/:flowId/password`,
-    evenPaced,
+    { ...evenPaced, ...doc({ summary: 'Set the new password once every required verification passed', tags: ['Self-service password reset'], auth: 'none', params: flowParams, body: passwordBody, responses: { 200: '{result: "Succeeded"}', 400: 'The password breaks the policy (details list each rule)', 403: 'Not verified yet', 502: 'The on-premises directory could not be reached (SSPR_0030)' } }) },
     handle(async (request, reply) => {
       const { flowId } = flowParams.parse(request.params);
       const { newPassword } = passwordBody.parse(request.body);
@@ -113,7 +114,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.post(
     `${BASE}/flows/:flowId/unlock`,
-    evenPaced,
+    { ...evenPaced, ...doc({ summary: 'Unlock the account without changing the password (when the policy allows it)', tags: ['Self-service password reset'], auth: 'none', params: flowParams, responses: { 200: '{result: "Succeeded"}', 403: 'Not verified, or unlock is not offered' } }) },
     handle(async (request, reply) => {
       const { flowId } = flowParams.parse(request.params);
       emptyBody.parse(request.body ?? undefined);
@@ -124,7 +125,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.post(
     `${BASE}/flows/:flowId/contact-admin`,
-    evenPaced,
+    { ...evenPaced, ...doc({ summary: 'Contact your administrator: the help desk link or email, or a message to the password, user or global admins', tags: ['Self-service password reset'], auth: 'none', params: flowParams, responses: { 200: 'Where the request went' } }) },
     handle(async (request, reply) => {
       const { flowId } = flowParams.parse(request.params);
       emptyBody.parse(request.body ?? undefined);
@@ -134,7 +135,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.delete(
     `${BASE}/flows/:flowId`,
-    evenPaced,
+    { ...evenPaced, ...doc({ summary: 'Cancel the flow', tags: ['Self-service password reset'], auth: 'none', params: flowParams, responses: { 204: 'Cancelled', 404: 'No such live flow' } }) },
     handle(async (request, reply) => {
       const { flowId } = flowParams.parse(request.params);
       await cancelFlow(deps, anonymous(request), flowId);

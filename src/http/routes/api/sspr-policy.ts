@@ -4,6 +4,7 @@ import { SSPR_METHODS, type SsprMethod, type SsprPolicy } from '../../../domain/
 import { getSsprPolicy, updateSsprPolicy } from '../../../domain/sspr-policy-update.js';
 import type { Services } from '../../../services.js';
 import { authorize, requestContext } from '../../auth.js';
+import { doc } from '../../openapi.js';
 
 /**
  * Each field on its own (reference §1.2–1.8, appendix A); the rules between fields (methods
@@ -81,12 +82,12 @@ const patchBody = z
 
 /** GET|PATCH /api/v1/policies/sspr (SPEC 4.5): admins only, every change audited. */
 export function ssprPolicyRoutes(app: FastifyInstance, services: Services): void {
-  app.get('/api/v1/policies/sspr', async (request, reply) => {
+  app.get('/api/v1/policies/sspr', doc({ summary: 'Read the self-service password reset policy', tags: ['Policies'], auth: 'admin', responses: { 200: 'The policy', 401: 'Not signed in', 403: 'Not allowed' } }), async (request, reply) => {
     const principal = await authorize(services, request, 'policies.sspr');
     return noStore(reply).send(view(await getSsprPolicy(services, principal.tenantId)));
   });
 
-  app.patch('/api/v1/policies/sspr', async (request, reply) => {
+  app.patch('/api/v1/policies/sspr', doc({ summary: 'Change the SSPR policy (fields merge; Azure validation rules; audited with old and new values)', tags: ['Policies'], auth: 'admin', body: patchBody, responses: { 200: 'The policy after the change', 400: 'A field or a rule between fields is wrong; the error names it', 403: 'Not allowed, or the edition lacks the feature' } }), async (request, reply) => {
     const principal = await authorize(services, request, 'policies.sspr');
     const patch = patchBody.parse(request.body);
     const policy = await updateSsprPolicy(services, requestContext(request, principal), principal.tenantId, patch);
