@@ -38,10 +38,14 @@ export const errorCodes = {
   'group.member_exists': { status: 400, graph: 'Request_BadRequest', message: 'One or more added object references already exist for the following modified properties: \'members\'.' },
   'group.member_not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The object is not a member of this group.' },
   'group.cycle': { status: 400, graph: 'Request_BadRequest', message: 'Adding this group would make the group a member of itself.' },
+  'group.role_assignable_invalid': { status: 400, graph: 'Request_BadRequest', message: 'A role-assignable group must be a security group: securityEnabled true and mailEnabled false.' },
+  'group.role_assignable_immutable': { status: 400, graph: 'Request_BadRequest', message: 'The property isAssignableToRole can only be set when the group is created; it cannot be changed.' },
+  'group.role_assignable_nesting': { status: 400, graph: 'Request_BadRequest', message: 'A group cannot be added as a member of a role-assignable group: role-assignable groups do not nest.' },
   'role.not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The directory role does not exist.' },
   'role.assignment_exists': { status: 400, graph: 'Request_BadRequest', message: 'A conflicting object with one or more of the specified property values is present in the directory: the principal already holds this role.' },
   'role.assignment_not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The role assignment does not exist.' },
   'role.last_global_admin': { status: 400, graph: 'Request_BadRequest', message: 'The last Global Administrator of a tenant cannot be removed.' },
+  'role.principal_not_assignable': { status: 400, graph: 'Request_BadRequest', message: 'Only users and role-assignable groups (isAssignableToRole true) can be assigned directory roles.' },
   'tenant.not_found': { status: 400, graph: 'Request_BadRequest', message: 'The tenant does not exist.' },
   'tenant.domain_taken': { status: 400, graph: 'Request_BadRequest', message: 'The domain is already registered to a tenant.' },
   'tenant.domain_invalid': { status: 400, graph: 'Request_BadRequest', message: 'The domain name is not valid.' },
@@ -54,6 +58,8 @@ export const errorCodes = {
   'policy.edition_required': { status: 409, graph: 'Request_BadRequest', message: 'This setting needs a higher edition of the tenant.' },
   'policy.premium_required': { status: 409, graph: 'Request_BadRequest', message: 'This setting needs the premium edition of the tenant.' },
   'password.required': { status: 400, graph: 'Request_BadRequest', message: 'A password is required.' },
+  'password.onprem_password_required': { status: 400, graph: 'Request_BadRequest', message: "This user's password is managed on-premises: give the new password (newPassword). A temporary password can only be generated for cloud users." },
+  'password.onprem_writeback_off': { status: 409, graph: 'Request_BadRequest', message: "This user's password is managed on-premises and password writeback is off for this organization (SSPR_0010): change it in the on-premises directory, or turn writeback on." },
 
   // security info and one-time codes
   'verification.code_invalid': { status: 400, graph: 'Request_BadRequest', message: 'The code is not correct. Check it and try again.' },
@@ -61,6 +67,7 @@ export const errorCodes = {
   'verification.code_dead': { status: 400, graph: 'Request_BadRequest', message: 'The code was entered wrongly too many times. Request a new code later.' },
   'verification.too_many_codes': { status: 429, graph: 'TooManyRequests', message: 'Too many codes were requested. Wait a while, then request a new code.' },
   'security_info.invalid': { status: 400, graph: 'Request_BadRequest', message: 'The security info is not valid.' },
+  'security_info.method_exists': { status: 400, graph: 'badRequest', message: 'The user already has an authentication method of this type. Update or delete it instead.' },
   'security_info.method_not_allowed': { status: 409, graph: 'Request_BadRequest', message: 'This method cannot be registered under your organization\'s policy.' },
 
   // self-service password reset flow (reference §2.4: Azure's SSPR_00xx codes travel in details.ssprCode)

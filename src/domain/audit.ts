@@ -29,6 +29,7 @@ export type AuditActivity =
   | 'Add application'
   | 'Add tenant'
   | 'Reset user password'
+  | 'Reset password (by admin)'
   | 'Change user password'
   | 'Change password (self-service)'
   | 'Update password policy'
@@ -43,7 +44,11 @@ export type AuditActivity =
   | 'Self-service password reset flow activity progress'
   | 'Reset password (self-service)'
   | 'Unlock user account (self-service)'
-  | 'Blocked from self-service password reset';
+  | 'Blocked from self-service password reset'
+  | 'Admin registered security info'
+  | 'Admin updated security info'
+  | 'Admin deleted security info'
+  | 'Unlock user account (by admin)';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

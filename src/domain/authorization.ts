@@ -39,6 +39,7 @@ export const APPLICATION_PERMISSIONS = [
   'Directory.ReadWrite.All',
   'Policy.Read.All',
   'Policy.ReadWrite.Authorization',
+  'User.RevokeSessions.All',
 ] as const;
 export type ApplicationPermission = (typeof APPLICATION_PERMISSIONS)[number];
 
@@ -50,16 +51,20 @@ export type Capability =
   | 'users.read'
   | 'users.write'
   | 'users.password'
+  | 'users.ssprProperties'
   | 'groups.read'
   | 'groups.write'
   | 'groups.members.write'
+  | 'groups.roleAssignable.write'
   | 'roles.read'
   | 'roles.write'
   | 'policies.password'
   | 'policies.sspr'
   | 'policies.authorization.read'
   | 'policies.authorization.write'
-  | 'reports.read';
+  | 'reports.read'
+  | 'users.authenticationMethods'
+  | 'users.revokeSessions';
 
 /** Application permissions that grant each capability. */
 const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
@@ -68,9 +73,13 @@ const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
   // Graph lists User-PasswordProfile.ReadWrite.All as least privileged for passwordProfile, then
   // User.ReadWrite.All and Directory.ReadWrite.All.
   'users.password': ['User-PasswordProfile.ReadWrite.All', 'UserAuthenticationMethod.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  // mobilePhone, businessPhones, otherMails: the profile data self-service reset relies on
+  'users.ssprProperties': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'groups.read': ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   'groups.write': ['Group.ReadWrite.All', 'Directory.ReadWrite.All'],
   'groups.members.write': ['Group.ReadWrite.All', 'GroupMember.ReadWrite.All', 'Directory.ReadWrite.All'],
+  // Graph: creating a role-assignable group or changing its membership also needs RoleManagement.ReadWrite.Directory
+  'groups.roleAssignable.write': ['RoleManagement.ReadWrite.Directory'],
   'roles.read': ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   'roles.write': ['RoleManagement.ReadWrite.Directory'],
   'policies.password': ['Policy.ReadWrite.AuthenticationMethod'],
@@ -79,6 +88,10 @@ const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
   'policies.authorization.write': ['Policy.ReadWrite.Authorization'],
   // Graph: userRegistrationDetails needs AuditLog.Read.All
   'reports.read': ['AuditLog.Read.All'],
+  // Graph: managing another user's phone and email methods
+  'users.authenticationMethods': ['UserAuthenticationMethod.ReadWrite.All'],
+  // Graph: revokeSignInSessions, least privileged first
+  'users.revokeSessions': ['User.RevokeSessions.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
 };
 
 /**
@@ -97,9 +110,14 @@ const BY_ROLE: Record<Capability, readonly string[] | '*'> = {
     ROLE.helpdeskAdministrator,
     ROLE.passwordAdministrator,
   ],
+  // reference §4.3 sensitive actions: Authentication, Privileged Authentication, User and Global
+  // Administrators; per target the who-can-reset table decides (reset-permission.ts)
+  'users.ssprProperties': [ROLE.globalAdministrator, ROLE.privilegedAuthenticationAdministrator, ROLE.authenticationAdministrator, ROLE.userAdministrator],
   'groups.read': '*',
   'groups.write': [ROLE.globalAdministrator, ROLE.userAdministrator, ROLE.groupsAdministrator],
   'groups.members.write': [ROLE.globalAdministrator, ROLE.userAdministrator, ROLE.groupsAdministrator],
+  // members of a role-assignable group hold its roles: only those who may assign roles manage it
+  'groups.roleAssignable.write': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator],
   'roles.read': '*',
   'roles.write': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator],
   'policies.password': [ROLE.globalAdministrator, ROLE.securityAdministrator],
@@ -108,6 +126,15 @@ const BY_ROLE: Record<Capability, readonly string[] | '*'> = {
   'policies.authorization.read': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator, ROLE.securityAdministrator, ROLE.securityReader, ROLE.directoryReaders],
   'policies.authorization.write': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator],
   'reports.read': [ROLE.globalAdministrator, ROLE.reportsReader, ROLE.securityReader, ROLE.securityAdministrator],
+  'users.authenticationMethods': [ROLE.globalAdministrator, ROLE.privilegedAuthenticationAdministrator, ROLE.authenticationAdministrator],
+  'users.revokeSessions': [
+    ROLE.globalAdministrator,
+    ROLE.privilegedAuthenticationAdministrator,
+    ROLE.authenticationAdministrator,
+    ROLE.userAdministrator,
+    ROLE.helpdeskAdministrator,
+    ROLE.passwordAdministrator,
+  ],
 };
 
 export function can(principal: Principal, capability: Capability): boolean {

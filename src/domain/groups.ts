@@ -25,6 +25,7 @@ import {
 import { findUserById, findUserByIdOrUpn, type User } from '../store/users.js';
 import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
 import type { DomainDeps } from './deps.js';
+import { assertMayWriteGroup, assertRoleAssignableShape, immutableFlagError, nestingError } from './role-assignable-groups.js';
 
 export type { Group, GroupPatch, MemberRef } from '../store/groups.js';
 
@@ -35,15 +36,23 @@ export interface NewGroupInput {
   mailEnabled: boolean;
   mailNickname: string;
   securityEnabled: boolean;
+  /** Azure's isAssignableToRole: only Global / Privileged Role Administrators; fixed for the group's life */
+  isAssignableToRole?: boolean;
   /** ids of users or groups of the tenant to add as first members ("members@odata.bind") */
   memberIds?: string[];
 }
+
+/** PATCH of a group. isAssignableToRole may be repeated with its current value, never changed. */
+export type GroupUpdate = GroupPatch & { isAssignableToRole?: boolean | undefined };
 
 /** A resolved directory object: what a membership points at. */
 export type DirectoryObject = { type: 'user'; user: User } | { type: 'group'; group: Group };
 
 /** Creates a group (and its first members) with its "Add group" and "Add member to group" events. */
 export async function createGroup(deps: DomainDeps, ctx: RequestContext, input: NewGroupInput): Promise<Group> {
+  const isAssignableToRole = input.isAssignableToRole ?? false;
+  assertMayWriteGroup(ctx.principal, 'groups.write', { isAssignableToRole }, 'create');
+  if (isAssignableToRole) assertRoleAssignableShape(input);
   const group: Group = {
     id: deps.random.uuid(),
     tenantId: input.tenantId,
@@ -53,6 +62,7 @@ export async function createGroup(deps: DomainDeps, ctx: RequestContext, input: 
     securityEnabled: input.securityEnabled,
     mailEnabled: input.mailEnabled,
     createdDateTime: deps.clock.now().toISOString(),
+    isAssignableToRole,
   };
   const memberIds = [...new Set((input.memberIds ?? []).map((id) => id.toLowerCase()))];
   await deps.db.transaction().execute(async (trx) => {
@@ -70,6 +80,7 @@ export async function createGroup(deps: DomainDeps, ctx: RequestContext, input: 
           modified('MailNickname', undefined, [group.mailNickname]),
           modified('SecurityEnabled', undefined, [group.securityEnabled]),
           modified('MailEnabled', undefined, [group.mailEnabled]),
+          ...(isAssignableToRole ? [modified('IsAssignableToRole', undefined, [true])] : []),
         ]),
       ],
     });
@@ -89,11 +100,15 @@ export async function findGroups(deps: Pick<DomainDeps, 'db'>, tenantId: string,
 }
 
 /** PATCH semantics: only the given properties change; the event lists old and new values. */
-export async function updateGroup(deps: DomainDeps, ctx: RequestContext, tenantId: string, id: string, patch: GroupPatch): Promise<Group> {
+export async function updateGroup(deps: DomainDeps, ctx: RequestContext, tenantId: string, id: string, update: GroupUpdate): Promise<Group> {
+  const { isAssignableToRole, ...patch } = update;
   return deps.db.transaction().execute(async (trx) => {
     const before = await findGroupById(trx, tenantId, id);
     if (!before) throw groupNotFound(id);
+    if (isAssignableToRole !== undefined && isAssignableToRole !== before.isAssignableToRole) throw immutableFlagError(before.isAssignableToRole);
+    assertMayWriteGroup(ctx.principal, 'groups.write', before, 'update');
     const after: Group = { ...before, ...definedOnly(patch) };
+    if (before.isAssignableToRole) assertRoleAssignableShape(after);
     const changes = (['displayName', 'description', 'mailNickname', 'securityEnabled', 'mailEnabled'] as const)
       .filter((k) => patch[k] !== undefined && patch[k] !== before[k])
       .map((k) => modified(k.charAt(0).toUpperCase() + k.slice(1), [before[k]], [after[k]]));
@@ -114,6 +129,7 @@ export async function deleteGroup(deps: DomainDeps, ctx: RequestContext, tenantI
   await deps.db.transaction().execute(async (trx) => {
     const group = await findGroupById(trx, tenantId, id);
     if (!group) throw groupNotFound(id);
+    assertMayWriteGroup(ctx.principal, 'groups.write', group, 'delete');
     await deleteGroupRow(trx, tenantId, group.id);
     await recordAudit(deps, trx, ctx, {
       tenantId,
@@ -135,6 +151,7 @@ export async function addGroupMember(deps: DomainDeps, ctx: RequestContext, tena
     await lockAuditChain(trx, tenantId);
     const group = await findGroupById(trx, tenantId, groupId);
     if (!group) throw groupNotFound(groupId);
+    assertMayWriteGroup(ctx.principal, 'groups.members.write', group, 'members');
     const member = await resolveDirectoryObject(trx, tenantId, memberId);
     await writeMembership(deps, trx, ctx, group, member);
   });
@@ -145,6 +162,7 @@ export async function removeGroupMember(deps: DomainDeps, ctx: RequestContext, t
   await deps.db.transaction().execute(async (trx) => {
     const group = await findGroupById(trx, tenantId, groupId);
     if (!group) throw groupNotFound(groupId);
+    assertMayWriteGroup(ctx.principal, 'groups.members.write', group, 'members');
     const ref = await findGroupMember(trx, tenantId, group.id, memberId);
     assertThat(ref, 'group.member_not_found', { message: `The object '${memberId}' is not a member of the group '${group.id}'.` });
     const member = await resolveDirectoryObject(trx, tenantId, ref.id).catch(() => undefined);
@@ -203,6 +221,7 @@ async function resolveDirectoryObject(db: Executor, tenantId: string, id: string
 async function writeMembership(deps: DomainDeps, trx: Executor, ctx: RequestContext, group: Group, member: DirectoryObject): Promise<void> {
   const memberId = member.type === 'user' ? member.user.id : member.group.id;
   assertThat(!(await findGroupMember(trx, group.tenantId, group.id, memberId)), 'group.member_exists');
+  if (member.type === 'group' && group.isAssignableToRole) throw nestingError(group.id, memberId);
   if (member.type === 'group') {
     // adding M to G closes a loop when G is M, or G is already (transitively) inside M
     const cycle = memberId === group.id || (await isTransitiveMemberOf(trx, group.tenantId, memberId, group.id));

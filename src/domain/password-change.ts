@@ -134,8 +134,30 @@ export async function notifyPasswordChanged(
   await enqueueMessage(trx, deps, {
     tenantId: user.tenantId,
     channel: 'email',
-    to: user.mail ?? user.otherMails[0] ?? user.userPrincipalName,
+    to: noticeRecipient(user),
     template: 'password-changed',
     data: { displayName: user.displayName, userPrincipalName: user.userPrincipalName, changedAt, kind },
   });
 }
+
+/**
+ * "An administrator reset your password": the same recipient, queued in the reset's transaction.
+ * Callers decide by the SSPR policy's notifyUserOnReset; the password is never part of it.
+ */
+export async function notifyPasswordResetByAdmin(
+  deps: MessageDeps,
+  trx: Executor,
+  user: Pick<User, 'tenantId' | 'displayName' | 'userPrincipalName' | 'mail' | 'otherMails'>,
+  resetAt: string,
+  mustChange: boolean,
+): Promise<void> {
+  await enqueueMessage(trx, deps, {
+    tenantId: user.tenantId,
+    channel: 'email',
+    to: noticeRecipient(user),
+    template: 'password-reset-by-admin',
+    data: { displayName: user.displayName, userPrincipalName: user.userPrincipalName, resetAt, mustChange },
+  });
+}
+
+const noticeRecipient = (user: Pick<User, 'userPrincipalName' | 'mail' | 'otherMails'>): string => user.mail ?? user.otherMails[0] ?? user.userPrincipalName;

@@ -1,8 +1,8 @@
 import { AppError, assertThat } from '../errors.js';
 import { lockAuditChain } from '../store/audit-events.js';
 import type { Executor } from '../store/database.js';
+import { findGroupById, listDirectMembers, type Group } from '../store/groups.js';
 import {
-  countRoleAssignments,
   deleteRoleAssignment,
   findRoleAssignment,
   findRoleAssignmentOf,
@@ -14,6 +14,7 @@ import {
 import { findUserById, type User } from '../store/users.js';
 import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
 import type { DomainDeps } from './deps.js';
+import type { DirectoryObject } from './groups.js';
 import { findRole, ROLE, type RoleDefinition } from './roles.js';
 
 export type { RoleAssignment } from '../store/role-assignments.js';
@@ -38,9 +39,10 @@ export function getRoleDefinition(id: string): RoleDefinition {
 }
 
 /**
- * Assigns a built-in role to a user of the tenant at the directory scope. The tenant's audit-chain
- * lock is taken first so that role changes of one tenant are serial: the duplicate and the
- * last-Global-Administrator checks then hold on PostgreSQL too.
+ * Assigns a built-in role to a user or a role-assignable group of the tenant at the directory scope
+ * (a group's direct members then hold the role). The tenant's audit-chain lock is taken first so that
+ * role changes of one tenant are serial: the duplicate and the last-Global-Administrator checks then
+ * hold on PostgreSQL too.
  */
 export async function assignRole(deps: DomainDeps, ctx: RequestContext, input: AssignRoleInput): Promise<RoleAssignment> {
   const role = getRoleDefinition(input.roleDefinitionId);
@@ -50,37 +52,41 @@ export async function assignRole(deps: DomainDeps, ctx: RequestContext, input: A
   });
   return deps.db.transaction().execute(async (trx) => {
     await lockAuditChain(trx, input.tenantId);
-    const user = await findUserOrThrow(trx, input.tenantId, input.principalId);
-    assertThat(!(await findRoleAssignmentOf(trx, input.tenantId, user.id, role.id, '/')), 'role.assignment_exists', {
-      data: { principalId: user.id, roleDefinitionId: role.id },
+    const principal = await findAssignablePrincipal(trx, input.tenantId, input.principalId);
+    const principalId = objectId(principal);
+    assertThat(!(await findRoleAssignmentOf(trx, input.tenantId, principalId, role.id, '/')), 'role.assignment_exists', {
+      data: { principalId, roleDefinitionId: role.id },
     });
-    return insertRoleAssignmentAudited(deps, trx, ctx, user, role);
+    return insertRoleAssignmentAudited(deps, trx, ctx, principal.type === 'user' ? principal.user : principal.group, role);
   });
 }
 
-/** Inserts a directory-scope assignment of `role` to `user` and its audit event, in the caller's transaction. */
+/**
+ * Inserts a directory-scope assignment of `role` to a user (or a role-assignable group, already
+ * checked by the caller) and its audit event, in the caller's transaction.
+ */
 export async function insertRoleAssignmentAudited(
   deps: Pick<DomainDeps, 'clock' | 'random'>,
   trx: Executor,
   ctx: RequestContext,
-  user: User,
+  principal: User | Group,
   role: RoleDefinition,
 ): Promise<RoleAssignment> {
   const assignment: RoleAssignment = {
     id: deps.random.uuid(),
-    tenantId: user.tenantId,
-    principalId: user.id,
+    tenantId: principal.tenantId,
+    principalId: principal.id,
     roleDefinitionId: role.id,
     directoryScopeId: '/',
     createdDateTime: deps.clock.now().toISOString(),
   };
   await insertRoleAssignment(trx, assignment);
   await recordAudit(deps, trx, ctx, {
-    tenantId: user.tenantId,
+    tenantId: principal.tenantId,
     activity: 'Add member to role',
     category: 'RoleManagement',
     operationType: 'Assign',
-    targets: roleTargets(user, role, 'new'),
+    targets: roleTargets(principalTarget(principal), role, 'new'),
   });
   return assignment;
 }
@@ -119,16 +125,25 @@ export async function getRoleAssignment(deps: Pick<DomainDeps, 'db'>, tenantId: 
   return assignment;
 }
 
-/** The users holding a role in the tenant (`directoryRoles/{id}/members`). */
+/**
+ * The users who hold a role in the tenant: assigned directly or as direct members of a
+ * role-assignable group the role is assigned to (who to notify, who to contact).
+ */
 export async function listRoleMembers(deps: Pick<DomainDeps, 'db'>, tenantId: string, roleId: string): Promise<User[]> {
   const role = getRoleDefinition(roleId);
+  return usersHolding(deps.db, tenantId, await listRoleAssignments(deps.db, tenantId, { roleDefinitionId: role.id }));
+}
+
+/** The principals a role is assigned to, users and groups, as Graph lists `directoryRoles/{id}/members`. */
+export async function listRoleMemberObjects(deps: Pick<DomainDeps, 'db'>, tenantId: string, roleId: string): Promise<DirectoryObject[]> {
+  const role = getRoleDefinition(roleId);
   const assignments = await listRoleAssignments(deps.db, tenantId, { roleDefinitionId: role.id });
-  const users: User[] = [];
+  const out: DirectoryObject[] = [];
   for (const id of new Set(assignments.map((a) => a.principalId))) {
-    const user = await findUserById(deps.db, tenantId, id);
-    if (user) users.push(user);
+    const found = await findPrincipal(deps.db, tenantId, id);
+    if (found) out.push(found);
   }
-  return users;
+  return out;
 }
 
 // ---- internals ----
@@ -136,46 +151,82 @@ export async function listRoleMembers(deps: Pick<DomainDeps, 'db'>, tenantId: st
 async function removeAssignment(deps: DomainDeps, trx: Executor, ctx: RequestContext, assignment: RoleAssignment): Promise<void> {
   const role = getRoleDefinition(assignment.roleDefinitionId);
   if (role.id === ROLE.globalAdministrator) {
-    // the caller holds the tenant lock, so the count cannot change under us
-    assertThat((await countRoleAssignments(trx, assignment.tenantId, role.id)) > 1, 'role.last_global_admin');
+    // the caller holds the tenant lock, so the holders cannot change under us; a group assignment
+    // counts for the users in it, so an empty group cannot stand in for the last administrator
+    const rest = (await listRoleAssignments(trx, assignment.tenantId, { roleDefinitionId: role.id })).filter((a) => a.id !== assignment.id);
+    assertThat((await usersHolding(trx, assignment.tenantId, rest)).length > 0, 'role.last_global_admin');
   }
-  const user = await findUserById(trx, assignment.tenantId, assignment.principalId);
+  const principal = await findPrincipal(trx, assignment.tenantId, assignment.principalId);
   await deleteRoleAssignment(trx, assignment.tenantId, assignment.id);
   await recordAudit(deps, trx, ctx, {
     tenantId: assignment.tenantId,
     activity: 'Remove member from role',
     category: 'RoleManagement',
     operationType: 'Unassign',
-    targets: user
-      ? roleTargets(user, role, 'old')
+    targets: principal
+      ? roleTargets(principalTarget(principal.type === 'user' ? principal.user : principal.group), role, 'old')
       : [{ id: assignment.principalId, displayName: null, type: 'User', userPrincipalName: null, modifiedProperties: [] }, roleTarget(role)],
   });
 }
 
-async function findUserOrThrow(db: Executor, tenantId: string, id: string): Promise<User> {
+async function findPrincipal(db: Executor, tenantId: string, id: string): Promise<DirectoryObject | undefined> {
   const user = await findUserById(db, tenantId, id);
-  if (!user) {
+  if (user) return { type: 'user', user };
+  const group = await findGroupById(db, tenantId, id);
+  return group && { type: 'group', group };
+}
+
+/** A user, or a role-assignable group, of the tenant: the only principals a directory role can be assigned to. */
+async function findAssignablePrincipal(db: Executor, tenantId: string, id: string): Promise<DirectoryObject> {
+  const found = await findPrincipal(db, tenantId, id);
+  if (!found) {
     throw new AppError('user.not_found', {
-      message: `The principal '${id}' is not a user of this tenant. Only users can be assigned directory roles.`,
+      message: `The principal '${id}' is not a user or group of this tenant. Directory roles can be assigned to users and role-assignable groups.`,
       data: { principalId: id },
     });
   }
-  return user;
+  if (found.type === 'group' && !found.group.isAssignableToRole) {
+    throw new AppError('role.principal_not_assignable', {
+      message: `The group '${found.group.displayName}' is not role-assignable: only groups created with isAssignableToRole true can be assigned directory roles (the flag cannot be changed later).`,
+      data: { principalId: found.group.id },
+    });
+  }
+  return found;
+}
+
+/** The users behind assignments: direct user principals plus the direct user members of role-assignable groups. */
+async function usersHolding(db: Executor, tenantId: string, assignments: readonly RoleAssignment[]): Promise<User[]> {
+  const users = new Map<string, User>();
+  for (const id of new Set(assignments.map((a) => a.principalId))) {
+    const found = await findPrincipal(db, tenantId, id);
+    if (found?.type === 'user') users.set(found.user.id, found.user);
+    if (found?.type !== 'group' || !found.group.isAssignableToRole) continue;
+    for (const m of await listDirectMembers(db, tenantId, found.group.id)) {
+      const user = m.type === 'user' ? await findUserById(db, tenantId, m.id) : undefined;
+      if (user) users.set(user.id, user);
+    }
+  }
+  return [...users.values()];
+}
+
+const objectId = (o: DirectoryObject): string => (o.type === 'user' ? o.user.id : o.group.id);
+
+function principalTarget(p: User | Group): AuditTarget {
+  return 'userPrincipalName' in p
+    ? { id: p.id, displayName: p.displayName, type: 'User', userPrincipalName: p.userPrincipalName, modifiedProperties: [] }
+    : { id: p.id, displayName: p.displayName, type: 'Group', userPrincipalName: null, groupType: 'securityGroup', modifiedProperties: [] };
 }
 
 function roleTarget(role: RoleDefinition): AuditTarget {
   return { id: role.id, displayName: role.displayName, type: 'Role', userPrincipalName: null, modifiedProperties: [] };
 }
 
-/** Azure puts Role.ObjectID / Role.DisplayName / Role.TemplateId on the user target. */
-function roleTargets(user: User, role: RoleDefinition, side: 'old' | 'new'): AuditTarget[] {
+/** Azure puts Role.ObjectID / Role.DisplayName / Role.TemplateId on the user (or group) target. */
+function roleTargets(principal: AuditTarget, role: RoleDefinition, side: 'old' | 'new'): AuditTarget[] {
   const v = (value: string): [unknown, unknown] => (side === 'old' ? [value, undefined] : [undefined, value]);
   return [
     {
-      id: user.id,
-      displayName: user.displayName,
-      type: 'User',
-      userPrincipalName: user.userPrincipalName,
+      ...principal,
       modifiedProperties: [
         modified('Role.ObjectID', ...v(role.id)),
         modified('Role.DisplayName', ...v(role.displayName)),

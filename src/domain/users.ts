@@ -9,8 +9,6 @@ import {
   insertUser,
   isUpnUniqueViolation,
   listUsers as listUserRows,
-  revokeSignInSessions,
-  setPasswordHash,
   updateUser as updateUserRow,
   type User,
   type UserListQuery,
@@ -19,10 +17,9 @@ import {
 import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
 import type { Executor } from '../store/database.js';
 import type { DomainDeps } from './deps.js';
-import type { MessageDeps } from './messages.js';
-import { notifyPasswordChanged } from './password-change.js';
 import { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY } from './password-policy.js';
 import { assertPasswordAllowed, recordPasswordHistory } from './password-rules.js';
+import { prepareAdminReset, pushToOnPremises, writeAdminReset, type AdminResetDeps } from './admin-reset.js';
 import { assertMayActOnUser } from './reset-permission.js';
 import { ROLE } from './roles.js';
 import { checkUpn, domainOf } from './upn.js';
@@ -206,42 +203,28 @@ const SENSITIVE: readonly (keyof UserPatch)[] = ['accountEnabled', 'businessPhon
 const FORCE_FLAGS: readonly (keyof UserPatch)[] = ['forceChangePasswordNextSignIn', 'forceChangePasswordNextSignInWithMfa'];
 
 /** Graph PATCH /users/{id}: profile changes and/or an admin password reset, written with their audit events. */
-export async function updateUser(deps: DomainDeps & MessageDeps, ctx: RequestContext, tenantId: string, key: string, change: UserUpdate): Promise<User> {
+export async function updateUser(deps: AdminResetDeps, ctx: RequestContext, tenantId: string, key: string, change: UserUpdate): Promise<User> {
   const target = await getUser(deps, tenantId, key);
   const resetting = change.newPassword !== undefined;
   if (resetting) await assertMayActOnUser(deps.db, ctx.principal, target, 'password');
   else if (SENSITIVE.some((p) => change.patch[p] !== undefined)) await assertMayActOnUser(deps.db, ctx.principal, target, 'sensitiveProperties');
-  // checked with the names the user will have after this PATCH, before any hashing
-  const policy =
-    change.newPassword === undefined
-      ? undefined
-      : await assertPasswordAllowed(deps, { tenant: tenantId, user: { ...target, ...change.patch }, candidate: change.newPassword, purpose: 'reset' });
+  // checked with the names the user will have after this PATCH, before any hashing (admin-reset.ts)
+  const reset = change.newPassword === undefined ? undefined : await prepareAdminReset(deps, ctx, target, { ...target, ...change.patch }, change.newPassword);
   const upn = change.patch.userPrincipalName;
   if (upn !== undefined && upn !== target.userPrincipalName) await assertUpnUsable(deps, tenantId, upn, target.id);
 
   const changes = changedProperties(target, change.patch, resetting ? FORCE_FLAGS : []);
   if (!resetting && changes.length === 0) return target;
-  const passwordHash = change.newPassword !== undefined ? await deps.hasher.hash(change.newPassword) : undefined;
+  // on-premises users: the on-premises directory takes the password first (a PATCH has no operation to fail)
+  if (reset) await pushToOnPremises(deps, target, reset);
+  const passwordHash = reset ? await deps.hasher.hash(reset.password) : undefined;
   const now = deps.clock.now().toISOString();
   const forceChange = change.patch.forceChangePasswordNextSignIn ?? true;
 
   await inTransactionMappingUpnRace(deps, async (trx) => {
     await updateUserRow(trx, tenantId, target.id, change.patch, now);
     const after = { ...target, ...change.patch };
-    if (passwordHash !== undefined) {
-      await setPasswordHash(trx, target.id, { passwordHash, changedAt: now, forceChange });
-      await recordPasswordHistory(trx, target.id, passwordHash, now, policy?.historyCount ?? 0);
-      // a reset ends every session and refresh token issued before it
-      await revokeSignInSessions(trx, tenantId, target.id, now);
-      await recordAudit(deps, trx, ctx, {
-        tenantId,
-        activity: 'Reset user password',
-        category: 'UserManagement',
-        operationType: 'Update',
-        targets: [userTarget(after, [])],
-      });
-      await notifyPasswordChanged(deps, trx, after, now, 'reset');
-    }
+    if (reset && passwordHash !== undefined) await writeAdminReset(deps, trx, ctx, after, reset, { passwordHash, forceChange, now });
     if (changes.length > 0) {
       await recordAudit(deps, trx, ctx, { tenantId, activity: 'Update user', category: 'UserManagement', operationType: 'Update', targets: [userTarget(after, changes)] });
     }

@@ -53,7 +53,7 @@ const GROUP_PROPERTIES = {
   membershipRule: () => null,
   onPremisesSyncEnabled: () => null,
   visibility: () => null,
-  isAssignableToRole: () => null,
+  isAssignableToRole: (g) => g.isAssignableToRole,
 } as const satisfies Record<string, (g: Group) => unknown>;
 
 export type GroupProperty = keyof typeof GROUP_PROPERTIES;

@@ -72,3 +72,29 @@ export async function setLastConfirmedAt(db: Executor, userId: string, at: strin
     .onConflict((oc) => oc.column('user_id').doUpdateSet({ last_confirmed_at: at }))
     .execute();
 }
+
+/**
+ * Adds a method only when the user has none of that kind (an admin's POST: a second one is refused,
+ * never a silent replace). Returns false when one exists already; the primary key settles races.
+ */
+export async function insertEmailMethodIfAbsent(db: Executor, m: EmailMethod): Promise<boolean> {
+  const r = await db
+    .insertInto('auth_email_methods')
+    .values({ user_id: m.userId, address: m.address, verified_at: m.verifiedAt, created_at: m.createdAt })
+    .onConflict((oc) => oc.column('user_id').doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+export async function insertPhoneMethodIfAbsent(db: Executor, m: PhoneMethod): Promise<boolean> {
+  const r = await db
+    .insertInto('auth_phone_methods')
+    .values({ user_id: m.userId, phone_type: m.phoneType, number: m.number, verified_at: m.verifiedAt, created_at: m.createdAt })
+    .onConflict((oc) => oc.columns(['user_id', 'phone_type']).doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+export async function findPhoneMethod(db: Executor, userId: string, phoneType: PhoneType): Promise<PhoneMethod | undefined> {
+  return (await listPhoneMethods(db, userId)).find((p) => p.phoneType === phoneType);
+}

@@ -36,6 +36,7 @@ export interface Database {
   sspr_attempts: SsprAttemptsTable;
   sspr_blocks: SsprBlocksTable;
   sspr_captcha_uses: SsprCaptchaUsesTable;
+  authentication_operations: AuthenticationOperationsTable;
 }
 
 export type Bool = 0 | 1;
@@ -101,6 +102,8 @@ export interface GroupsTable {
   security_enabled: Bool;
   mail_enabled: Bool;
   created_at: string;
+  /** 1 = role-assignable (set at creation, immutable); its direct members hold its directory roles */
+  is_assignable_to_role: Bool;
 }
 
 export interface GroupMembersTable {
@@ -346,6 +349,17 @@ export interface SsprBlocksTable {
 export interface SsprCaptchaUsesTable {
   hash: string;
   expires_at: string;
+}
+
+export interface AuthenticationOperationsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  status: string;
+  status_detail: string | null;
+  created_at: string;
+  last_action_at: string;
+  resource_location: string | null;
 }
 
 export type Db = Kysely<Database>;

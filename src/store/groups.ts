@@ -11,7 +11,12 @@ export interface Group {
   securityEnabled: boolean;
   mailEnabled: boolean;
   createdDateTime: string;
+  /** Azure's isAssignableToRole: set at creation only; direct members hold the group's directory roles */
+  isAssignableToRole: boolean;
 }
+
+/** A group row to insert; a group is not role-assignable unless it says so. */
+export type NewGroupRow = Omit<Group, 'isAssignableToRole'> & { isAssignableToRole?: boolean };
 
 export type GroupPatch = Partial<Pick<Group, 'displayName' | 'description' | 'mailNickname' | 'securityEnabled' | 'mailEnabled'>>;
 
@@ -22,7 +27,7 @@ export interface MemberRef {
   type: MemberType;
 }
 
-export async function insertGroup(db: Executor, g: Group): Promise<void> {
+export async function insertGroup(db: Executor, g: NewGroupRow): Promise<void> {
   await db
     .insertInto('groups')
     .values({
@@ -34,6 +39,7 @@ export async function insertGroup(db: Executor, g: Group): Promise<void> {
       security_enabled: toBool(g.securityEnabled),
       mail_enabled: toBool(g.mailEnabled),
       created_at: g.createdDateTime,
+      is_assignable_to_role: toBool(g.isAssignableToRole ?? false),
     })
     .execute();
 }
@@ -66,8 +72,9 @@ export async function updateGroup(db: Executor, tenantId: string, id: string, pa
   await db.updateTable('groups').set(values).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
 }
 
-/** Deletes the group, its member rows and its own memberships in other groups. */
+/** Deletes the group, its member rows, its own memberships in other groups and the roles assigned to it. */
 export async function deleteGroup(db: Executor, tenantId: string, id: string): Promise<void> {
+  await db.deleteFrom('role_assignments').where('tenant_id', '=', tenantId).where('principal_id', '=', id).execute();
   await db.deleteFrom('group_members').where('tenant_id', '=', tenantId).where((eb) => eb.or([eb('group_id', '=', id), eb('member_id', '=', id)])).execute();
   await db.deleteFrom('groups').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
 }
@@ -80,6 +87,7 @@ export const GROUP_FILTER_COLUMNS = {
   mailNickname: 'mail_nickname',
   securityEnabled: 'security_enabled',
   mailEnabled: 'mail_enabled',
+  isAssignableToRole: 'is_assignable_to_role',
 } as const satisfies Record<string, keyof GroupsTable>;
 
 export type GroupFilterField = keyof typeof GROUP_FILTER_COLUMNS;
@@ -173,6 +181,23 @@ export async function listDirectMemberOf(db: Executor, tenantId: string, memberI
   return rows.map((r) => r.group_id);
 }
 
+/**
+ * The role-assignable groups an object is a direct member of. Role-assignable groups cannot contain
+ * groups, so direct membership is the only way to hold their roles.
+ */
+export async function listRoleAssignableGroupIdsOf(db: Executor, tenantId: string, memberId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('group_members')
+    .innerJoin('groups', 'groups.id', 'group_members.group_id')
+    .select('group_members.group_id')
+    .where('group_members.tenant_id', '=', tenantId)
+    .where('group_members.member_id', '=', memberId.toLowerCase())
+    .where('groups.is_assignable_to_role', '=', 1)
+    .orderBy('group_members.group_id')
+    .execute();
+  return rows.map((r) => r.group_id);
+}
+
 /** Every group an object belongs to directly or through nested groups. */
 export async function listTransitiveMemberOf(db: Executor, tenantId: string, memberId: string): Promise<string[]> {
   const rows = await db
@@ -246,5 +271,6 @@ function toGroup(r: GroupsTable): Group {
     securityEnabled: fromBool(r.security_enabled),
     mailEnabled: fromBool(r.mail_enabled),
     createdDateTime: r.created_at,
+    isAssignableToRole: fromBool(r.is_assignable_to_role),
   };
 }

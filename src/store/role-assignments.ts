@@ -23,13 +23,33 @@ export async function insertRoleAssignment(db: Executor, a: RoleAssignment): Pro
     .execute();
 }
 
-/** The role template ids a principal holds in its tenant. */
+/**
+ * The role template ids a principal holds in its tenant: assigned to it directly, or to a
+ * role-assignable group it is a direct member of (such groups do not nest, so one level is all).
+ * This is the effective set every authorisation decision uses.
+ */
 export async function listRoleIdsOfPrincipal(db: Executor, tenantId: string, principalId: string): Promise<string[]> {
+  const id = principalId.toLowerCase();
   const rows = await db
     .selectFrom('role_assignments')
     .select('role_definition_id')
     .where('tenant_id', '=', tenantId)
-    .where('principal_id', '=', principalId)
+    .where((eb) =>
+      eb.or([
+        eb('principal_id', '=', id),
+        eb(
+          'principal_id',
+          'in',
+          eb
+            .selectFrom('group_members')
+            .innerJoin('groups', 'groups.id', 'group_members.group_id')
+            .select('group_members.group_id')
+            .where('group_members.tenant_id', '=', tenantId)
+            .where('group_members.member_id', '=', id)
+            .where('groups.is_assignable_to_role', '=', 1),
+        ),
+      ]),
+    )
     .execute();
   return [...new Set(rows.map((r) => r.role_definition_id))];
 }
@@ -91,15 +111,4 @@ export async function findRoleAssignmentOf(
     .where('directory_scope_id', '=', directoryScopeId)
     .executeTakeFirst();
   return row && toAssignment(row);
-}
-
-/** How many assignments of a role the tenant has (the last Global Administrator is protected). */
-export async function countRoleAssignments(db: Executor, tenantId: string, roleDefinitionId: string): Promise<number> {
-  const row = await db
-    .selectFrom('role_assignments')
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where('tenant_id', '=', tenantId)
-    .where('role_definition_id', '=', roleDefinitionId)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
 }

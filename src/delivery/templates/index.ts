@@ -6,6 +6,7 @@ import { renderHtml, renderText, type MessageContent } from './layout.js';
 import type { Locale } from './locale.js';
 import { passwordChanged, passwordChangedData } from './password-changed.js';
 import { passwordExpiryReminder, passwordExpiryReminderData } from './password-expiry-reminder.js';
+import { passwordResetByAdmin, passwordResetByAdminData } from './password-reset-by-admin.js';
 import { testMessage, testMessageData } from './test-message.js';
 import { verificationCode, verificationCodeData } from './verification-code.js';
 
@@ -22,6 +23,7 @@ const templates = {
   'contact-admin': { data: contactAdminData, content: contactAdmin },
   'password-changed': { data: passwordChangedData, content: passwordChanged },
   'password-expiry-reminder': { data: passwordExpiryReminderData, content: passwordExpiryReminder },
+  'password-reset-by-admin': { data: passwordResetByAdminData, content: passwordResetByAdmin },
   test: { data: testMessageData, content: testMessage },
   'verification-code': { data: verificationCodeData, content: verificationCode },
 } as const satisfies Record<string, { data: z.ZodType; content: (d: never, locale: Locale, b: Branding) => MessageContent }>;

@@ -15,6 +15,9 @@ import { groupRoutes } from './graph/groups.js';
 import { roleAssignmentRoutes } from './graph/role-assignments.js';
 import { graphUserRoutes } from './graph/users.js';
 import { registrationReportRoutes } from './graph/registration-report.js';
+import { graphAuthenticationMethodWriteRoutes } from './graph/authentication-methods-write.js';
+import { graphResetPasswordRoutes } from './graph/reset-password.js';
+import { userAdminRoutes } from './api/user-admin.js';
 
 /** Every route of the app, mounted in one place. */
 export function registerRoutes(app: FastifyInstance, services: Services): void {
@@ -33,4 +36,7 @@ export function registerRoutes(app: FastifyInstance, services: Services): void {
   ssprFlowRoutes(app, services);
   graphAuthenticationMethodRoutes(app, services);
   registrationReportRoutes(app, services);
+  graphAuthenticationMethodWriteRoutes(app, services);
+  graphResetPasswordRoutes(app, services);
+  userAdminRoutes(app, services);
 }

@@ -5,6 +5,8 @@ import * as outbox from './2026_11_25_1810_outbox.js';
 import * as expiryReminders from './2026_11_25_1820_expiry_reminders.js';
 import * as securityInfo from './2026_11_25_1900_security_info.js';
 import * as ssprFlows from './2026_11_25_1930_sspr_flows.js';
+import * as roleAssignableGroups from './2026_11_26_0100_role_assignable_groups.js';
+import * as authenticationOperations from './2026_11_26_0200_authentication_operations.js';
 
 /** A static map, so migrations ship inside the build and run the same from src or dist. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +16,8 @@ const migrations: Record<string, Migration> = {
   '2026_11_25_1820_expiry_reminders': expiryReminders,
   '2026_11_25_1900_security_info': securityInfo,
   '2026_11_25_1930_sspr_flows': ssprFlows,
+  '2026_11_26_0100_role_assignable_groups': roleAssignableGroups,
+  '2026_11_26_0200_authentication_operations': authenticationOperations,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -6,7 +6,7 @@ import { loadRegisteredMethods, type RegisteredMethods } from '../../../domain/s
 import { getUser } from '../../../domain/users.js';
 import { AppError } from '../../../errors.js';
 import type { Services } from '../../../services.js';
-import type { PhoneType } from '../../../store/auth-methods.js';
+import type { EmailMethod, PhoneMethod, PhoneType } from '../../../store/auth-methods.js';
 import type { User } from '../../../store/users.js';
 import { authenticate } from '../../auth.js';
 
@@ -35,16 +35,17 @@ export function graphPhoneNumber(e164: string): string {
 function passwordMethod(user: User) {
   return { '@odata.type': '#microsoft.graph.passwordAuthenticationMethod', id: PASSWORD_METHOD_ID, password: null, createdDateTime: user.lastPasswordChangeDateTime ?? user.createdDateTime };
 }
-const emailMethods = (m: RegisteredMethods) =>
-  m.email ? [{ '@odata.type': '#microsoft.graph.emailAuthenticationMethod', id: EMAIL_METHOD_ID, emailAddress: m.email.address }] : [];
-const phoneMethods = (m: RegisteredMethods) =>
-  m.phones.map((p) => ({
-    '@odata.type': '#microsoft.graph.phoneAuthenticationMethod',
-    id: PHONE_METHOD_IDS[p.phoneType],
-    phoneNumber: graphPhoneNumber(p.number),
-    phoneType: p.phoneType,
-    smsSignInState: 'notSupported',
-  }));
+/** Graph's emailAuthenticationMethod and phoneAuthenticationMethod views (also used by the write routes). */
+export const emailMethodView = (e: EmailMethod) => ({ '@odata.type': '#microsoft.graph.emailAuthenticationMethod', id: EMAIL_METHOD_ID, emailAddress: e.address });
+export const phoneMethodView = (p: PhoneMethod) => ({
+  '@odata.type': '#microsoft.graph.phoneAuthenticationMethod',
+  id: PHONE_METHOD_IDS[p.phoneType],
+  phoneNumber: graphPhoneNumber(p.number),
+  phoneType: p.phoneType,
+  smsSignInState: 'notSupported',
+});
+const emailMethods = (m: RegisteredMethods) => (m.email ? [emailMethodView(m.email)] : []);
+const phoneMethods = (m: RegisteredMethods) => m.phones.map(phoneMethodView);
 const oathMethods = (m: RegisteredMethods) =>
   m.authenticators.map((o) => ({ '@odata.type': '#microsoft.graph.softwareOathAuthenticationMethod', id: o.id, secretKey: null }));
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { assignRole, getRoleDefinition, listRoleMembers, removeRoleMember } from '../../../domain/role-assignments.js';
+import { assignRole, getRoleDefinition, listRoleMemberObjects, removeRoleMember } from '../../../domain/role-assignments.js';
 import { BUILT_IN_ROLES, type RoleDefinition } from '../../../domain/roles.js';
 import { AppError } from '../../../errors.js';
 import type { Services } from '../../../services.js';
@@ -88,8 +88,8 @@ export function directoryRoleRoutes(app: FastifyInstance, services: Services): v
   app.get('/v1.0/directoryRoles/:id/members', async (request) => {
     const principal = await authorize(services, request, 'roles.read');
     const { id } = idParams.parse(request.params);
-    const users = await listRoleMembers(services, principal.tenantId, id);
-    return directoryObjectsAnswer(services, request, users.map((user) => ({ type: 'user', user })));
+    // the principals the role is assigned to: users and role-assignable groups, as Graph lists them
+    return directoryObjectsAnswer(services, request, await listRoleMemberObjects(services, principal.tenantId, id));
   });
 
   app.post('/v1.0/directoryRoles/:id/members/$ref', async (request, reply) => {

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { can, requireCapability, type Principal } from '../../../domain/authorization.js';
 import { z } from 'zod';
 import {
   addGroupMember,
@@ -17,9 +18,18 @@ import { directoryObjectsAnswer, graphGroup, GROUP_SELECTABLE, objectIdFromRef, 
 import { odataContext } from '../../graph-views.js';
 import { buildNextLink, parseCollectionQuery, parseEntityQuery, type CollectionSpec } from '../../odata.js';
 
-const GROUP_SPEC: CollectionSpec<'id' | 'displayName' | 'description' | 'mailNickname' | 'securityEnabled' | 'mailEnabled', GroupProperty> = {
+type GroupFilterable = 'id' | 'displayName' | 'description' | 'mailNickname' | 'securityEnabled' | 'mailEnabled' | 'isAssignableToRole';
+const GROUP_SPEC: CollectionSpec<GroupFilterable, GroupProperty> = {
   entity: 'group',
-  filterable: { id: 'string', displayName: 'string', description: 'string', mailNickname: 'string', securityEnabled: 'boolean', mailEnabled: 'boolean' },
+  filterable: {
+    id: 'string',
+    displayName: 'string',
+    description: 'string',
+    mailNickname: 'string',
+    securityEnabled: 'boolean',
+    mailEnabled: 'boolean',
+    isAssignableToRole: 'boolean',
+  },
   selectable: GROUP_SELECTABLE,
   orderable: ['id'],
   defaultTop: 100,
@@ -41,6 +51,7 @@ const createBody = z
     mailEnabled: z.boolean(),
     mailNickname,
     securityEnabled: z.boolean(),
+    isAssignableToRole: z.boolean().optional(),
     groupTypes: z.array(z.string()).max(0, 'only security groups are supported: groupTypes must be empty').optional(),
     'members@odata.bind': z.array(z.string().max(2048)).max(20, 'at most 20 members can be added when creating a group').optional(),
   })
@@ -53,17 +64,29 @@ const patchBody = z
     mailEnabled: z.boolean().optional(),
     mailNickname: mailNickname.optional(),
     securityEnabled: z.boolean().optional(),
+    // accepted only to refuse a change with a clear message (the flag is fixed at creation)
+    isAssignableToRole: z.boolean().optional(),
   })
   .strict();
 
 const idParams = z.object({ id: z.string().min(1).max(128) });
 const memberParams = z.object({ id: z.string().min(1).max(128), memberId: z.string().min(1).max(128) });
 
+/**
+ * Group writes: a Privileged Role Administrator manages role-assignable groups without holding
+ * groups.write, so the route lets either capability through and the use case decides per group.
+ */
+async function authorizeGroupWrite(services: Services, request: FastifyRequest, capability: 'groups.write' | 'groups.members.write'): Promise<Principal> {
+  const principal = await authorize(services, request);
+  if (!can(principal, 'groups.roleAssignable.write')) requireCapability(principal, capability);
+  return principal;
+}
+
 export function groupRoutes(app: FastifyInstance, services: Services): void {
   const base = services.config.publicUrl;
 
   app.post('/v1.0/groups', async (request, reply) => {
-    const principal = await authorize(services, request, 'groups.write');
+    const principal = await authorizeGroupWrite(services, request, 'groups.write');
     const body = createBody.parse(request.body);
     const memberIds = (body['members@odata.bind'] ?? []).map((ref) => objectIdFromRef(ref, 'members@odata.bind'));
     const group = await createGroup(services, requestContext(request, principal), {
@@ -73,6 +96,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
       mailEnabled: body.mailEnabled,
       mailNickname: body.mailNickname,
       securityEnabled: body.securityEnabled,
+      isAssignableToRole: body.isAssignableToRole ?? false,
       memberIds,
     });
     return reply
@@ -102,7 +126,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
   });
 
   app.patch('/v1.0/groups/:id', async (request, reply) => {
-    const principal = await authorize(services, request, 'groups.write');
+    const principal = await authorizeGroupWrite(services, request, 'groups.write');
     const { id } = idParams.parse(request.params);
     const body = patchBody.parse(request.body ?? {});
     await updateGroup(services, requestContext(request, principal), principal.tenantId, id, body);
@@ -110,14 +134,14 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
   });
 
   app.delete('/v1.0/groups/:id', async (request, reply) => {
-    const principal = await authorize(services, request, 'groups.write');
+    const principal = await authorizeGroupWrite(services, request, 'groups.write');
     const { id } = idParams.parse(request.params);
     await deleteGroup(services, requestContext(request, principal), principal.tenantId, id);
     return reply.code(204).send();
   });
 
   app.post('/v1.0/groups/:id/members/$ref', async (request, reply) => {
-    const principal = await authorize(services, request, 'groups.members.write');
+    const principal = await authorizeGroupWrite(services, request, 'groups.members.write');
     const { id } = idParams.parse(request.params);
     const memberId = objectIdFromRef(refBody.parse(request.body)['@odata.id'], '@odata.id');
     await addGroupMember(services, requestContext(request, principal), principal.tenantId, id, memberId);
@@ -125,7 +149,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
   });
 
   app.delete('/v1.0/groups/:id/members/:memberId/$ref', async (request, reply) => {
-    const principal = await authorize(services, request, 'groups.members.write');
+    const principal = await authorizeGroupWrite(services, request, 'groups.members.write');
     const { id, memberId } = memberParams.parse(request.params);
     await removeGroupMember(services, requestContext(request, principal), principal.tenantId, id, memberId);
     return reply.code(204).send();

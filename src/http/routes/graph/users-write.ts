@@ -33,14 +33,21 @@ export function graphUserWriteRoutes(app: FastifyInstance, services: Services): 
 }
 
 /**
- * Profile properties need users.write; anything in passwordProfile needs users.password (so a
- * Helpdesk Administrator can reset passwords without being able to rename users). Who may reset
- * whom is then decided per target by the use case.
+ * Profile properties need users.write; the contact data self-service reset relies on (mobilePhone,
+ * businessPhones, otherMails) needs users.ssprProperties, which Authentication and Privileged
+ * Authentication Administrators hold too (reference §4.3); anything in passwordProfile needs
+ * users.password (so a Helpdesk Administrator can reset passwords without being able to rename users).
+ * Who may act on which target is then decided per target by the use case.
  */
+const SSPR_PROPERTIES = ['mobilePhone', 'businessPhones', 'otherMails'] as const;
+
 function capabilitiesFor(body: UpdateUserBody): Capability[] {
   const { passwordProfile, mailNickname: _m, '@odata.type': _t, ...profile } = body;
   const caps: Capability[] = [];
-  if (Object.values(profile).some((v) => v !== undefined) || passwordProfile === undefined) caps.push('users.write');
+  const given = Object.entries(profile).filter(([, v]) => v !== undefined).map(([k]) => k);
+  const sspr = given.filter((k) => (SSPR_PROPERTIES as readonly string[]).includes(k));
+  if (given.length > sspr.length || (given.length === 0 && passwordProfile === undefined)) caps.push('users.write');
+  if (sspr.length > 0) caps.push('users.ssprProperties');
   if (passwordProfile !== undefined) caps.push('users.password');
   return caps;
 }
