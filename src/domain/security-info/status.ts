@@ -1,3 +1,4 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { findLastConfirmedAt, findEmailMethod, listPhoneMethods, type EmailMethod, type PhoneMethod } from '../../store/auth-methods.js';
 import type { Executor } from '../../store/database.js';
 import { isTransitiveMemberOf } from '../../store/groups.js';
@@ -47,6 +48,29 @@ export async function loadRegisteredMethods(db: Executor, userId: string): Promi
     recoveryCodesTotal: recovery.length,
     lastConfirmedAt,
   };
+}
+
+/**
+ * What self-service reset may use when the user registered nothing of a kind (reference F08/F09): an
+ * admin- or sync-populated profile counts, as in Azure — the profile mobilePhone stands in for the
+ * authentication mobile, the first otherMails address for the authentication email, and the first
+ * businessPhones number for the office phone (which only admins set). Registered data always wins;
+ * numbers that do not parse as international numbers are left out.
+ */
+export function withProfileContacts(m: RegisteredMethods, user: Pick<User, 'id' | 'mobilePhone' | 'otherMails' | 'businessPhones' | 'createdDateTime'>): RegisteredMethods {
+  const e164 = (raw: string | null | undefined) => {
+    const parsed = raw ? parsePhoneNumberFromString(raw.trim()) : undefined;
+    return parsed?.isValid() ? parsed.number : undefined;
+  };
+  const at = user.createdDateTime;
+  const phones = [...m.phones];
+  const mobile = e164(user.mobilePhone);
+  if (mobile && !phones.some((p) => p.phoneType === 'mobile')) phones.push({ userId: user.id, phoneType: 'mobile', number: mobile, verifiedAt: null, createdAt: at });
+  const office = e164(user.businessPhones[0]);
+  if (office && !phones.some((p) => p.phoneType === 'office')) phones.push({ userId: user.id, phoneType: 'office', number: office, verifiedAt: null, createdAt: at });
+  const alternateEmail = user.otherMails[0];
+  const email = m.email ?? (alternateEmail ? { userId: user.id, address: alternateEmail, verifiedAt: at, createdAt: at } : undefined);
+  return { ...m, email, phones };
 }
 
 /**

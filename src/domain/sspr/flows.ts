@@ -9,7 +9,7 @@ import type { AuditDeps, RequestContext } from '../audit.js';
 import type { Hasher } from '../hasher.js';
 import type { MessageDeps } from '../messages.js';
 import { maskEmail, maskPhone } from '../security-info/overview.js';
-import { isAdministrator, loadRegisteredMethods, type RegisteredMethods } from '../security-info/status.js';
+import { isAdministrator, loadRegisteredMethods, withProfileContacts, type RegisteredMethods } from '../security-info/status.js';
 import { ssprPolicyOf, type SsprPolicy } from '../sspr-policy.js';
 import { expireFlow } from './abandon.js';
 import { recordSsprEvent, STEP, type SsprMethodName } from './audit.js';
@@ -89,7 +89,8 @@ export async function startFlow(deps: SsprDeps, ctx: RequestContext, input: { us
   let required: number;
   if (user && tenant) {
     admin = isAdministrator(await listRoleIdsOfPrincipal(deps.db, tenant.id, user.id));
-    const registered = await loadRegisteredMethods(deps.db, user.id);
+    // what the user registered, or what an admin or sync put in their profile (reference F08/F09)
+    const registered = withProfileContacts(await loadRegisteredMethods(deps.db, user.id), user);
     const { refusal, effective } = await userRefusal(deps.db, tenant, policy, user, admin, registered);
     if (refusal) {
       await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', refusal.step, 'failure'));

@@ -8,6 +8,8 @@ import { countAttemptsSince, updateFlow, type SsprFlow } from '../../store/sspr.
 import type { RequestContext } from '../audit.js';
 import { catalogQuestionText, questionLocaleOf } from '../security-questions-catalog.js';
 import { CODE_TTL_MS, CODES_PER_HOUR, issueVerificationCode } from '../verification-codes.js';
+import { withProfileContacts } from '../security-info/status.js';
+import type { User } from '../../store/users.js';
 import { recordSsprEvent, STEP, type SsprMethodName } from './audit.js';
 import { loadFlow, type LoadedFlow, type SsprDeps } from './flows.js';
 import { blockedError, countAttempt, spendSmsBudget } from './limits.js';
@@ -78,7 +80,7 @@ export async function startVerification(
   if (method !== 'email') {
     const typed = typedE164(input.phoneNumber);
     const onFile = user
-      ? (await listPhoneMethods(deps.db, user.id)).find((p) => p.phoneType === (method === 'officeCall' ? 'office' : 'mobile'))?.number
+      ? (await contactsOf(deps, user)).phones.find((p) => p.phoneType === (method === 'officeCall' ? 'office' : 'mobile'))?.number
       : undefined; // a decoy has no number on file: every typed number is a mismatch, as for a guesser
     if (typed === null || onFile === undefined || typed !== onFile) {
       const until = await failGate(deps, ctx, loaded, 'phone');
@@ -87,7 +89,7 @@ export async function startVerification(
     }
     target = onFile;
   } else if (user) {
-    target = (await findEmailMethod(deps.db, user.id))?.address;
+    target = (await contactsOf(deps, user)).email?.address;
   }
 
   const to = target;
@@ -120,6 +122,12 @@ export async function startVerification(
   if (issued.blocked !== undefined) throw blockedError(issued.blocked);
   await saveFlow(deps, { ...flow, pending: { ...flow.pending, codes: { ...flow.pending.codes, [method]: issued.id ?? `decoy:${deps.random.uuid()}` }, lastStarted: method } });
   return { kind: 'sent', method, expiresAt: issued.expiresAt };
+}
+
+/** The email and phones a code may go to: registered ones, else the profile's (the flow offered the same). */
+async function contactsOf(deps: SsprDeps, user: User): Promise<{ email: { address: string } | undefined; phones: { phoneType: string; number: string }[] }> {
+  const [email, phones] = await Promise.all([findEmailMethod(deps.db, user.id), listPhoneMethods(deps.db, user.id)]);
+  return withProfileContacts({ email, phones, securityQuestions: 0, authenticators: [], recoveryCodesRemaining: 0, recoveryCodesTotal: 0, lastConfirmedAt: null }, user);
 }
 
 function tooManyCodes(): AppError {
