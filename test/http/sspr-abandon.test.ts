@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOutboxWorker, type OutboxWorker } from '../../src/delivery/outbox-worker.js';
 import { sweepExpired } from '../../src/domain/housekeeping.js';
-import { createTestContext, testDialects, type TestContext } from '../helpers/context.js';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { testDialects, type TestContext } from '../helpers/context.js';
+import { startSsprHarness, type SsprHarness } from './sspr-harness.js';
 import { setSsprPolicy } from './security-info-helpers.js';
 import { post, SSPR, startFlow, userWithMethods } from './sspr-helpers.js';
 
@@ -12,27 +11,15 @@ import { post, SSPR, startFlow, userWithMethods } from './sspr-helpers.js';
  * longer matter.
  */
 describe.each(testDialects())('SSPR: abandoned flows and housekeeping on %s', (dialect) => {
+  let h: SsprHarness;
   let ctx: TestContext;
-  let smtp: SmtpSink;
-  let worker: OutboxWorker;
-
   beforeAll(async () => {
-    smtp = await startSmtpSink();
-    ctx = await createTestContext(dialect, { env: { SMTP_URL: smtp.url, MAIL_FROM: 'postern@contoso.test' } });
-    worker = createOutboxWorker(ctx.services, { mailer: ctx.services.mailer, sms: ctx.services.sms, voice: ctx.services.voice });
+    h = await startSsprHarness(dialect);
+    ctx = h.ctx;
   });
-  afterAll(async () => {
-    await ctx?.close();
-    await smtp?.close();
-  });
+  afterAll(async () => h?.close());
+  const mailedCode = (address: string) => h.mailedCode(address);
 
-  async function mailedCode(address: string): Promise<string> {
-    await worker.runOnce();
-    const mail = smtp.messages.filter((m) => m.envelopeTo.includes(address)).at(-1);
-    const code = /\b(\d{8})\b/.exec(mail?.text ?? '')?.[1];
-    if (!code) throw new Error(`no code mailed to ${address}`);
-    return code;
-  }
   const progress = async (userId: string) =>
     (
       await ctx.services.db

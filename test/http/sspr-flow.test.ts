@@ -1,47 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOutboxWorker, type OutboxWorker } from '../../src/delivery/outbox-worker.js';
 import { systemContext } from '../../src/domain/tenants.js';
 import { setSsprPolicy } from './security-info-helpers.js';
 import { assignRole } from '../../src/domain/role-assignments.js';
 import { ROLE } from '../../src/domain/roles.js';
 import { setLockoutState } from '../../src/store/users.js';
-import { createTestContext, testDialects, type TestContext } from '../helpers/context.js';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
+import { testDialects, type TestContext } from '../helpers/context.js';
+import { startSsprHarness, type SsprHarness } from './sspr-harness.js';
 import { NEW_PASSWORD, OLD_PASSWORD, post, SSPR, startFlow, userWithMethods } from './sspr-helpers.js';
 
 describe.each(testDialects())('SSPR flow: reset and unlock over HTTP on %s', (dialect) => {
+  let h: SsprHarness;
   let ctx: TestContext;
-  let smtp: SmtpSink;
-  let hooks: WebhookSink;
-  let worker: OutboxWorker;
-
   beforeAll(async () => {
-    smtp = await startSmtpSink();
-    hooks = await startWebhookSink();
-    ctx = await createTestContext(dialect, { env: { SMTP_URL: smtp.url, MAIL_FROM: 'postern@contoso.test', SMS_WEBHOOK_URL: `${hooks.url}/sms`, VOICE_WEBHOOK_URL: `${hooks.url}/voice` } });
-    worker = createOutboxWorker(ctx.services, { mailer: ctx.services.mailer, sms: ctx.services.sms, voice: ctx.services.voice });
+    h = await startSsprHarness(dialect, { phones: true });
+    ctx = h.ctx;
   });
-  afterAll(async () => {
-    await ctx?.close();
-    await smtp?.close();
-    await hooks?.close();
-  });
-
-  async function mailedCode(address: string): Promise<string> {
-    await worker.runOnce();
-    const mail = smtp.messages.filter((m) => m.envelopeTo.includes(address)).at(-1);
-    const code = /\b(\d{8})\b/.exec(mail?.text ?? '')?.[1];
-    if (!code) throw new Error(`no code mailed to ${address}`);
-    return code;
-  }
-  async function textedCode(number: string): Promise<string> {
-    await worker.runOnce();
-    const hook = hooks.received.filter((h) => h.path === '/sms' && (h.json as { to: string }).to === number).at(-1);
-    const m = /(\d{4}) (\d{4})/.exec((hook?.json as { body: string } | undefined)?.body ?? '');
-    if (!m) throw new Error(`no code texted to ${number}`);
-    return `${m[1]}${m[2]}`;
-  }
+  afterAll(async () => h?.close());
+  const mailedCode = (address: string) => h.mailedCode(address);
+  const textedCode = (number: string) => h.textedCode(number);
   const signIn = (upn: string, password: string) =>
     ctx.app.inject({ method: 'POST', url: '/api/v1/session', payload: { userPrincipalName: upn, password }, headers: { origin: 'http://localhost:8080' } });
   const activities = async (userId: string) =>
@@ -93,8 +69,8 @@ describe.each(testDialects())('SSPR flow: reset and unlock over HTTP on %s', (di
     expect((await ctx.app.inject({ method: 'GET', url: '/api/v1/me/security-info', headers: { authorization: `Bearer ${oldToken}` } })).statusCode).toBe(401);
     expect((await ctx.app.inject({ method: 'GET', url: '/api/v1/session', cookies: { postern_session: oldSession } })).statusCode).toBe(401);
 
-    await worker.runOnce();
-    const notice = smtp.messages.filter((m) => m.envelopeTo.includes(user.userPrincipalName)).at(-1)!;
+    await h.worker.runOnce();
+    const notice = h.smtp.messages.filter((m) => m.envelopeTo.includes(user.userPrincipalName)).at(-1)!;
     expect(notice.subject).toBe('Your password was changed');
     const links = [...`${notice.text ?? ''} ${notice.html ?? ''}`.matchAll(/https?:\/\/[^\s"'<>)]+/g)].map((m) => m[0]);
     expect(links.length).toBeGreaterThan(0);

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOutboxWorker, type OutboxWorker } from '../../src/delivery/outbox-worker.js';
-import { createTestContext, testDialects, type TestContext } from '../helpers/context.js';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
+import { testDialects, type TestContext } from '../helpers/context.js';
+import { startSsprHarness, type SsprHarness } from './sspr-harness.js';
 import { setSsprPolicy } from './security-info-helpers.js';
 import { NEW_PASSWORD, OLD_PASSWORD, post, SSPR, startFlow, userWithMethods } from './sspr-helpers.js';
 
@@ -11,25 +9,16 @@ import { NEW_PASSWORD, OLD_PASSWORD, post, SSPR, startFlow, userWithMethods } fr
  * businessPhones — and the user can reset without ever registering; what the user registered wins.
  */
 describe.each(testDialects())('SSPR with admin-populated profile contacts on %s', (dialect) => {
+  let h: SsprHarness;
   let ctx: TestContext;
-  let smtp: SmtpSink;
-  let hooks: WebhookSink;
-  let worker: OutboxWorker;
   let admin: string;
-
   beforeAll(async () => {
-    smtp = await startSmtpSink();
-    hooks = await startWebhookSink();
-    ctx = await createTestContext(dialect, { env: { SMTP_URL: smtp.url, MAIL_FROM: 'postern@contoso.test', SMS_WEBHOOK_URL: `${hooks.url}/sms`, VOICE_WEBHOOK_URL: `${hooks.url}/voice` } });
-    worker = createOutboxWorker(ctx.services, { mailer: ctx.services.mailer, sms: ctx.services.sms, voice: ctx.services.voice });
+    h = await startSsprHarness(dialect, { phones: true });
+    ctx = h.ctx;
     admin = await ctx.userToken('admin@contoso.test');
     await setSsprPolicy(ctx, { methods: ['email', 'mobileSms', 'officeCall'], methodsRequired: 1 });
   });
-  afterAll(async () => {
-    await ctx?.close();
-    await smtp?.close();
-    await hooks?.close();
-  });
+  afterAll(async () => h?.close());
 
   const setProfile = async (id: string, profile: Record<string, unknown>) => {
     const res = await ctx.app.inject({ method: 'PATCH', url: `/v1.0/users/${id}`, headers: { authorization: `Bearer ${admin}` }, payload: profile });
@@ -55,11 +44,8 @@ describe.each(testDialects())('SSPR with admin-populated profile contacts on %s'
     expect((await post(ctx, `${F}/verifications`, { method: 'officeCall', phoneNumber: '+1 425 555 0123' })).json().error.code).toBe('sspr.phone_mismatch');
     expect((await post(ctx, `${F}/verifications`, { method: 'officeCall', phoneNumber: '+14255550199' })).statusCode).toBe(202);
     expect((await post(ctx, `${F}/verifications`, { method: 'email' })).statusCode).toBe(202);
-    await worker.runOnce();
-    expect(hooks.received.some((h) => h.path === '/voice' && (h.json as { to: string }).to === '+14255550199')).toBe(true);
-    const mail = smtp.messages.filter((m) => m.envelopeTo.includes('pat.private@example.test')).at(-1);
-    const code = /\b(\d{8})\b/.exec(mail?.text ?? '')?.[1];
-    expect(code).toBeDefined();
+    const code = await h.mailedCode('pat.private@example.test');
+    expect(h.hooks!.received.some((r) => r.path === '/voice' && (r.json as { to: string }).to === '+14255550199')).toBe(true);
     expect((await post(ctx, `${F}/verifications/email/complete`, { code })).statusCode).toBe(200);
     expect((await post(ctx, `${F}/password`, { newPassword: NEW_PASSWORD })).statusCode).toBe(200);
     const signIn = await ctx.app.inject({ method: 'POST', url: '/api/v1/session', payload: { userPrincipalName: user.userPrincipalName, password: NEW_PASSWORD } });
