@@ -26,6 +26,7 @@ import { findUserById, findUserByIdOrUpn, type User } from '../store/users.js';
 import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
 import type { DomainDeps } from './deps.js';
 import { assertMayWriteGroup, assertRoleAssignableShape, immutableFlagError, nestingError } from './role-assignable-groups.js';
+import { assertKeepsGlobalAdministrator } from './role-assignments.js';
 
 export type { Group, GroupPatch, MemberRef } from '../store/groups.js';
 
@@ -125,11 +126,24 @@ export async function updateGroup(deps: DomainDeps, ctx: RequestContext, tenantI
   });
 }
 
+/**
+ * Deleting a role-assignable group takes its roles from its members: under the tenant's audit-chain
+ * lock, it is refused when that would leave nobody holding Global Administrator.
+ */
 export async function deleteGroup(deps: DomainDeps, ctx: RequestContext, tenantId: string, id: string): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
+    await lockAuditChain(trx, tenantId);
     const group = await findGroupById(trx, tenantId, id);
     if (!group) throw groupNotFound(id);
     assertMayWriteGroup(ctx.principal, 'groups.write', group, 'delete');
+    if (group.isAssignableToRole) {
+      await assertKeepsGlobalAdministrator(
+        trx,
+        tenantId,
+        (h) => h.groupId === group.id,
+        `The group '${group.displayName}' is how the last Global Administrator of the tenant holds the role; deleting it would leave none. Assign Global Administrator to another user first.`,
+      );
+    }
     await deleteGroupRow(trx, tenantId, group.id);
     await recordAudit(deps, trx, ctx, {
       tenantId,
@@ -157,14 +171,26 @@ export async function addGroupMember(deps: DomainDeps, ctx: RequestContext, tena
   });
 }
 
-/** `DELETE groups/{id}/members/{memberId}/$ref`. */
+/**
+ * `DELETE groups/{id}/members/{memberId}/$ref`. Under the tenant's audit-chain lock; removing the
+ * last Global Administrator from the role-assignable group they hold the role through is refused.
+ */
 export async function removeGroupMember(deps: DomainDeps, ctx: RequestContext, tenantId: string, groupId: string, memberId: string): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
+    await lockAuditChain(trx, tenantId);
     const group = await findGroupById(trx, tenantId, groupId);
     if (!group) throw groupNotFound(groupId);
     assertMayWriteGroup(ctx.principal, 'groups.members.write', group, 'members');
     const ref = await findGroupMember(trx, tenantId, group.id, memberId);
     assertThat(ref, 'group.member_not_found', { message: `The object '${memberId}' is not a member of the group '${group.id}'.` });
+    if (group.isAssignableToRole) {
+      await assertKeepsGlobalAdministrator(
+        trx,
+        tenantId,
+        (h) => h.groupId === group.id && h.userId === ref.id,
+        `The object '${ref.id}' is the last Global Administrator of the tenant and holds the role through the group '${group.displayName}'; removing it from the group would leave none. Assign Global Administrator to another user first.`,
+      );
+    }
     const member = await resolveDirectoryObject(trx, tenantId, ref.id).catch(() => undefined);
     await deleteGroupMember(trx, tenantId, group.id, ref.id);
     await recordAudit(deps, trx, ctx, {

@@ -8,8 +8,10 @@ import {
   findRoleAssignmentOf,
   insertRoleAssignment,
   listRoleAssignments,
+  listRoleHoldings,
   type RoleAssignment,
   type RoleAssignmentQuery,
+  type RoleHolding,
 } from '../store/role-assignments.js';
 import { findUserById, type User } from '../store/users.js';
 import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
@@ -146,15 +148,28 @@ export async function listRoleMemberObjects(deps: Pick<DomainDeps, 'db'>, tenant
   return out;
 }
 
+/**
+ * A tenant always keeps one user holding Global Administrator, directly or through a role-assignable
+ * group. Throws role.last_global_admin (with `message`) when the change described by `removes`
+ * (which of the current holdings it takes away) would take away every one of them. An empty group
+ * holding the role does not count: it holds nobody. The caller must hold the tenant's audit-chain
+ * lock (lockAuditChain) in `trx` and make the change in the same transaction, so that two concurrent
+ * changes cannot each see "another holder remains" and together remove the last two.
+ */
+export async function assertKeepsGlobalAdministrator(trx: Executor, tenantId: string, removes: (h: RoleHolding) => boolean, message: string): Promise<void> {
+  const holdings = await listRoleHoldings(trx, tenantId, ROLE.globalAdministrator);
+  if (!holdings.some(removes)) return;
+  assertThat(holdings.some((h) => !removes(h)), 'role.last_global_admin', { message });
+}
+
 // ---- internals ----
 
 async function removeAssignment(deps: DomainDeps, trx: Executor, ctx: RequestContext, assignment: RoleAssignment): Promise<void> {
   const role = getRoleDefinition(assignment.roleDefinitionId);
   if (role.id === ROLE.globalAdministrator) {
-    // the caller holds the tenant lock, so the holders cannot change under us; a group assignment
-    // counts for the users in it, so an empty group cannot stand in for the last administrator
-    const rest = (await listRoleAssignments(trx, assignment.tenantId, { roleDefinitionId: role.id })).filter((a) => a.id !== assignment.id);
-    assertThat((await usersHolding(trx, assignment.tenantId, rest)).length > 0, 'role.last_global_admin');
+    // the caller holds the tenant lock, so the holders cannot change under us
+    await assertKeepsGlobalAdministrator(trx, assignment.tenantId, (h) => h.assignmentId === assignment.id,
+      'This role assignment is how the last Global Administrator of the tenant holds the role. Assign Global Administrator to another user first.');
   }
   const principal = await findPrincipal(trx, assignment.tenantId, assignment.principalId);
   await deleteRoleAssignment(trx, assignment.tenantId, assignment.id);

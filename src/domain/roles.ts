@@ -18,6 +18,8 @@ export const ROLE = {
   securityAdministrator: '194ae4cb-b126-40b2-bd5b-6091b380977d',
   securityReader: '5d6b6bb7-de71-4623-b4af-96380a352509',
   hybridIdentityAdministrator: '8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2',
+  userExperienceSuccessManager: '27460883-1df1-4691-b032-3b79643e5e63',
+  usageSummaryReportsReader: '75934031-6c7e-415a-99d7-48dbd49e875e',
 } as const;
 
 export type RoleKey = keyof typeof ROLE;
@@ -55,6 +57,8 @@ export const BUILT_IN_ROLES: readonly RoleDefinition[] = [
   def('securityAdministrator', 'Security Administrator', 'Can read security information and reports, and manage configuration in security services.', true),
   def('securityReader', 'Security Reader', 'Can read security information and reports.', true),
   def('hybridIdentityAdministrator', 'Hybrid Identity Administrator', 'Can manage on-premises directory synchronisation and password writeback settings.', true),
+  def('userExperienceSuccessManager', 'User Experience Success Manager', 'View product feedback, survey results, and reports to find training and communication opportunities.', false),
+  def('usageSummaryReportsReader', 'Usage Summary Reports Reader', "Read Usage reports and Adoption Score, but can't access user details.", false),
 ];
 
 const byId = new Map<string, RoleDefinition>(BUILT_IN_ROLES.map((r) => [r.id, r]));
@@ -62,16 +66,6 @@ const byId = new Map<string, RoleDefinition>(BUILT_IN_ROLES.map((r) => [r.id, r]
 export function findRole(id: string): RoleDefinition | undefined {
   return byId.get(id.toLowerCase());
 }
-
-/**
- * Two rows of the §4.3 table name roles that are not in the catalogue above (yet): their Azure
- * template ids, so the table is complete the day they are added (BUILT_IN_ROLES' length is asserted
- * by test/domain/rules.test.ts and test/http/graph-roles.test.ts).
- */
-export const TABLE_ONLY_ROLE = {
-  userExperienceSuccessManager: '27460883-1df1-4691-b032-3b79643e5e63',
-  usageSummaryReportsReader: '75934031-6c7e-415a-99d7-48dbd49e875e',
-} as const;
 
 /**
  * Which target roles each resetting role may reset, from the §4.3 table. `null` = "User (no admin
@@ -82,20 +76,19 @@ export const TABLE_ONLY_ROLE = {
  * decided by reset-permission.ts, which knows the target's groups.
  */
 const R = ROLE;
-const T = TABLE_ONLY_ROLE;
 const RESETTABLE_BY: Partial<Record<RoleTemplateId, ReadonlySet<string | null>>> = {
   [R.passwordAdministrator]: new Set([null, R.directoryReaders, R.guestInviter, R.passwordAdministrator]),
   [R.helpdeskAdministrator]: new Set([
     null, R.directoryReaders, R.guestInviter, R.helpdeskAdministrator, R.messageCenterReader, R.passwordAdministrator, R.reportsReader,
-    T.userExperienceSuccessManager, T.usageSummaryReportsReader,
+    R.userExperienceSuccessManager, R.usageSummaryReportsReader,
   ]),
   [R.authenticationAdministrator]: new Set([
     null, R.authenticationAdministrator, R.directoryReaders, R.guestInviter, R.messageCenterReader, R.passwordAdministrator, R.reportsReader,
-    T.userExperienceSuccessManager, T.usageSummaryReportsReader,
+    R.userExperienceSuccessManager, R.usageSummaryReportsReader,
   ]),
   [R.userAdministrator]: new Set([
     null, R.directoryReaders, R.groupsAdministrator, R.guestInviter, R.helpdeskAdministrator, R.messageCenterReader, R.passwordAdministrator,
-    R.reportsReader, R.userAdministrator, T.userExperienceSuccessManager, T.usageSummaryReportsReader,
+    R.reportsReader, R.userAdministrator, R.userExperienceSuccessManager, R.usageSummaryReportsReader,
   ]),
 };
 const RESETS_ANYONE: ReadonlySet<string> = new Set([R.privilegedAuthenticationAdministrator, R.globalAdministrator]);

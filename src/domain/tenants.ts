@@ -7,7 +7,9 @@ import { insertRoleAssignmentAudited } from './role-assignments.js';
 import { findRole, ROLE } from './roles.js';
 import { checkDomainName, checkUpn, domainOf } from './upn.js';
 import { assertPasswordAllowed } from './password-rules.js';
-import { generateTemporaryPassword, insertUserAudited, newCloudUser } from './users.js';
+import { passwordPolicyOf } from './policies.js';
+import { generateTemporaryPassword } from './temporary-password.js';
+import { insertUserAudited, newCloudUser } from './users.js';
 
 export const DEFAULT_TENANT_DOMAIN = 'postern.local';
 
@@ -54,7 +56,11 @@ export async function createTenant(deps: DomainDeps, ctx: RequestContext, input:
   if (input.adminPassword !== undefined) await assertPasswordAllowed(deps, { tenant, user: noNames, candidate: input.adminPassword, purpose: 'create' });
   assertThat(!(await findDomain(deps.db, domain)), 'tenant.domain_taken', { data: { domain } });
 
-  const oneTimePassword = input.adminPassword === undefined ? generateTemporaryPassword(deps.random) : undefined;
+  // generated like an admin's reset: from a CSPRNG, to the new tenant's policy, without its name
+  const oneTimePassword =
+    input.adminPassword === undefined
+      ? generateTemporaryPassword(passwordPolicyOf(tenant), undefined, { context: { tenantName: tenant.displayName, edition: tenant.edition } })
+      : undefined;
   const passwordHash = await deps.hasher.hash(input.adminPassword ?? oneTimePassword!);
   // The one-time password only reaches the operator who ran the command; making it change at
   // first sign-in waits for the password-change step (next issue), or the admin could never sign in.

@@ -1,6 +1,5 @@
 import { AppError, assertThat } from '../errors.js';
 import { lockAuditChain } from '../store/audit-events.js';
-import { listRoleAssignments } from '../store/role-assignments.js';
 import { findDomain, findTenantById } from '../store/tenants.js';
 import {
   deleteUser as deleteUserRow,
@@ -17,11 +16,10 @@ import {
 import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
 import type { Executor } from '../store/database.js';
 import type { DomainDeps } from './deps.js';
-import { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY } from './password-policy.js';
 import { assertPasswordAllowed, recordPasswordHistory } from './password-rules.js';
 import { prepareAdminReset, pushToOnPremises, writeAdminReset, type AdminResetDeps } from './admin-reset.js';
 import { assertMayActOnUser } from './reset-permission.js';
-import { ROLE } from './roles.js';
+import { assertKeepsGlobalAdministrator } from './role-assignments.js';
 import { checkUpn, domainOf } from './upn.js';
 
 export interface NewUserInput {
@@ -130,34 +128,6 @@ export async function insertUserAudited(deps: Pick<DomainDeps, 'clock' | 'random
   });
 }
 
-/**
- * A system-generated password that meets any policy we ship: 16 characters from all four classes
- * (the azure profile's classes, the nist profile's 15-character minimum), without look-alikes,
- * checked against the banned list (a random draw that happened to spell a common word is drawn
- * again). Shown once, never stored.
- */
-export function generateTemporaryPassword(random: { token(bytes?: number): string }): string {
-  let candidate = drawTemporaryPassword(random);
-  for (let i = 0; i < 8 && checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, candidate).length > 0; i += 1) candidate = drawTemporaryPassword(random);
-  return candidate;
-}
-
-function drawTemporaryPassword(random: { token(bytes?: number): string }): string {
-  const sets = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-=?@^_'];
-  const bytes = Buffer.from(random.token(48), 'base64url');
-  const chars: string[] = [];
-  for (let i = 0; i < 16; i += 1) {
-    const set = sets[i < 4 ? i : (bytes[i] ?? 0) % 4] ?? sets[0]!;
-    chars.push(set[(bytes[i + 16] ?? 0) % set.length]!);
-  }
-  // shuffle so the class order is not predictable
-  for (let i = chars.length - 1; i > 0; i -= 1) {
-    const j = (bytes[32 + (i % 16)] ?? 0) % (i + 1);
-    [chars[i], chars[j]] = [chars[j]!, chars[i]!];
-  }
-  return chars.join('');
-}
-
 // ---- Graph users: read, update, delete ---------------------------------------------------------
 
 /** Runs `work` in one transaction; the unique index settling a UPN race becomes user.upn_taken, never a 500. */
@@ -249,12 +219,12 @@ export async function deleteUser(deps: DomainDeps, ctx: RequestContext, tenantId
     // Take the tenant's audit-chain lock before counting, so two concurrent deletes cannot each see
     // "another Global Administrator remains" and together remove the last two.
     await lockAuditChain(trx, tenantId);
-    const holders = new Set(
-      (await listRoleAssignments(trx, tenantId, { roleDefinitionId: ROLE.globalAdministrator })).map((a) => a.principalId),
+    await assertKeepsGlobalAdministrator(
+      trx,
+      tenantId,
+      (h) => h.userId === target.id,
+      'The last Global Administrator of a tenant cannot be deleted (directly assigned or through a role-assignable group). Assign the role to another user first.',
     );
-    assertThat(!holders.has(target.id) || holders.size > 1, 'role.last_global_admin', {
-      message: 'The last Global Administrator of a tenant cannot be deleted. Assign the role to another user first.',
-    });
     await deleteUserRow(trx, tenantId, target.id);
     await recordAudit(deps, trx, ctx, { tenantId, activity: 'Delete user', category: 'UserManagement', operationType: 'Delete', targets: [userTarget(target, [])] });
   });

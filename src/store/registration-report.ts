@@ -78,20 +78,31 @@ export async function loadRegisteredMethodsOf(db: Executor, userIds: readonly st
   return out;
 }
 
-/** The role template ids each principal holds in the tenant. */
+/**
+ * The role template ids each user holds in the tenant, directly or as a direct member of a
+ * role-assignable group the role is assigned to (such groups do not nest): one query for the page.
+ */
 export async function listRoleIdsOfPrincipals(db: Executor, tenantId: string, principalIds: readonly string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>(principalIds.map((id) => [id, []]));
   if (principalIds.length === 0) return out;
-  const rows = await db
+  const ids = [...principalIds];
+  const direct = db
     .selectFrom('role_assignments')
-    .select(['principal_id', 'role_definition_id'])
+    .select(['principal_id as user_id', 'role_definition_id'])
     .where('tenant_id', '=', tenantId)
-    .where('principal_id', 'in', [...principalIds])
-    .execute();
+    .where('principal_id', 'in', ids);
+  const viaGroups = db
+    .selectFrom('group_members')
+    .innerJoin('groups', (j) => j.onRef('groups.id', '=', 'group_members.group_id').onRef('groups.tenant_id', '=', 'group_members.tenant_id'))
+    .innerJoin('role_assignments', (j) => j.onRef('role_assignments.principal_id', '=', 'groups.id').onRef('role_assignments.tenant_id', '=', 'groups.tenant_id'))
+    .select(['group_members.member_id as user_id', 'role_assignments.role_definition_id'])
+    .where('group_members.tenant_id', '=', tenantId)
+    .where('group_members.member_id', 'in', ids)
+    .where('groups.is_assignable_to_role', '=', 1);
+  const rows = await direct.union(viaGroups).execute();
   for (const r of rows) {
-    const list = out.get(r.principal_id);
+    const list = out.get(r.user_id);
     if (list && !list.includes(r.role_definition_id)) list.push(r.role_definition_id);
   }
   return out;
 }
-

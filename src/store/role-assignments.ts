@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from './database.js';
 
 export interface RoleAssignment {
@@ -111,4 +112,38 @@ export async function findRoleAssignmentOf(
     .where('directory_scope_id', '=', directoryScopeId)
     .executeTakeFirst();
   return row && toAssignment(row);
+}
+
+/** One way a user holds a role: a direct assignment, or membership of a role-assignable group that holds it. */
+export interface RoleHolding {
+  assignmentId: string;
+  userId: string;
+  /** the role-assignable group the role comes through; null for a direct assignment */
+  groupId: string | null;
+}
+
+/**
+ * Every way the tenant's users hold a role, in one query: direct assignments to users, and direct
+ * user members of role-assignable groups the role is assigned to (such groups do not nest).
+ * Assignments to anything else (an empty group, a deleted principal) hold nobody.
+ */
+export async function listRoleHoldings(db: Executor, tenantId: string, roleDefinitionId: string): Promise<RoleHolding[]> {
+  const roleId = roleDefinitionId.toLowerCase();
+  const direct = db
+    .selectFrom('role_assignments')
+    .innerJoin('users', (j) => j.onRef('users.id', '=', 'role_assignments.principal_id').onRef('users.tenant_id', '=', 'role_assignments.tenant_id'))
+    .select(['role_assignments.id as assignment_id', 'users.id as user_id', sql<string | null>`null`.as('group_id')])
+    .where('role_assignments.tenant_id', '=', tenantId)
+    .where('role_assignments.role_definition_id', '=', roleId);
+  const viaGroups = db
+    .selectFrom('role_assignments')
+    .innerJoin('groups', (j) => j.onRef('groups.id', '=', 'role_assignments.principal_id').onRef('groups.tenant_id', '=', 'role_assignments.tenant_id'))
+    .innerJoin('group_members', (j) => j.onRef('group_members.group_id', '=', 'groups.id').onRef('group_members.tenant_id', '=', 'groups.tenant_id'))
+    .select(['role_assignments.id as assignment_id', 'group_members.member_id as user_id', 'groups.id as group_id'])
+    .where('role_assignments.tenant_id', '=', tenantId)
+    .where('role_assignments.role_definition_id', '=', roleId)
+    .where('groups.is_assignable_to_role', '=', 1)
+    .where('group_members.member_type', '=', 'user');
+  const rows = await direct.unionAll(viaGroups).execute();
+  return rows.map((r) => ({ assignmentId: r.assignment_id, userId: r.user_id, groupId: r.group_id }));
 }

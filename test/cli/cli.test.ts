@@ -4,6 +4,10 @@ import { createServices } from '../../src/services.js';
 import { migrationProvider } from '../../src/store/migrations/index.js';
 import { findApplicationByClientId } from '../../src/store/applications.js';
 import { findUserByUpn } from '../../src/store/users.js';
+import { findTenantById } from '../../src/store/tenants.js';
+import { checkPasswordPolicy } from '../../src/domain/password-policy.js';
+import { passwordPolicyOf } from '../../src/domain/policies.js';
+import { TEMPORARY_PASSWORD_CLASSES } from '../../src/domain/temporary-password.js';
 import { createTestDatabase, testConfig, testDialects, type TestDatabase } from '../helpers/context.js';
 
 function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
@@ -52,13 +56,19 @@ describe.each(testDialects())('postern CLI on %s', (dialect) => {
     expect(out).toMatchObject({ name: 'Fabrikam', domain: 'fabrikam.test', edition: 'premium', admin: 'boss@fabrikam.test' });
     expect(out.tenantId).toMatch(/^[0-9a-f-]{36}$/);
     const password = out.adminOneTimePassword as string;
+    // drawn by temporary-password.ts: its alphabet (no look-alikes), all four classes, the tenant's policy
     expect(password).toHaveLength(16);
+    const alphabet = TEMPORARY_PASSWORD_CLASSES.join('');
+    expect([...password].filter((c) => !alphabet.includes(c))).toEqual([]);
+    for (const set of TEMPORARY_PASSWORD_CLASSES) expect([...password].some((c) => set.includes(c)), set).toBe(true);
 
     const services = createServices(testConfig(database.url, { POSTERN_SECRET_KEY: env.POSTERN_SECRET_KEY! }));
     try {
       const admin = await findUserByUpn(services.db, 'BOSS@fabrikam.test');
       expect(admin).toBeDefined();
       expect(await services.hasher.verify(admin!.passwordHash!, password)).toBe(true);
+      const tenant = (await findTenantById(services.db, out.tenantId as string))!;
+      expect(checkPasswordPolicy(passwordPolicyOf(tenant), password, { tenantName: tenant.displayName, edition: tenant.edition })).toEqual([]);
     } finally {
       await services.close();
     }

@@ -10,9 +10,7 @@ import {
   type PasswordViolationCode,
 } from '../../src/domain/password-policy.js';
 import { assertPasswordAllowed } from '../../src/domain/password-rules.js';
-import { generateTemporaryPassword } from '../../src/domain/users.js';
 import { AppError } from '../../src/errors.js';
-import { systemRandom } from '../../src/lib/crypto.js';
 import type { Db } from '../../src/store/database.js';
 import { DEFAULT_TENANT_SETTINGS, type Tenant } from '../../src/store/tenants.js';
 
@@ -146,16 +144,6 @@ describe("banned passwords: Azure's evaluation (§7.3)", () => {
     expect(check('Summer2024!')).toEqual(['bannedPassword']);
     expect(check('Zephyr-Marmot-Quill-47')).toEqual([]);
     expect(check('xWwvJ]6NMw+bWH-d')).toEqual([]);
-  });
-});
-
-describe('temporary passwords', () => {
-  it('200 generated passwords pass the azure and the nist profile', () => {
-    for (let i = 0; i < 200; i += 1) {
-      const password = generateTemporaryPassword(systemRandom);
-      expect(checkPasswordPolicy(azure, password, { tenantName: 'Contoso' })).toEqual([]);
-      expect(checkPasswordPolicy(nist, password, { tenantName: 'Contoso' })).toEqual([]);
-    }
   });
 });
 

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resetRefusal, type ResetTargetFacts } from '../../src/domain/reset-permission.js';
-import { canResetPassword, ROLE, TABLE_ONLY_ROLE } from '../../src/domain/roles.js';
+import { canResetPassword, ROLE } from '../../src/domain/roles.js';
 
 const R = ROLE;
-const T = TABLE_ONLY_ROLE;
 
 /** The performing columns of reference §4.3, in the table's order. */
 const COLUMNS = [
@@ -36,8 +35,8 @@ const TABLE: [string, string | null, string][] = [
   ['Reports Reader', R.reportsReader, '.xxxxx'],
   ['User (no admin role)', null, 'xxxxxx'],
   ['User Admin', R.userAdministrator, '...xxx'],
-  ['User Experience Success Manager', T.userExperienceSuccessManager, '.xxxxx'],
-  ['Usage Summary Reports Reader', T.usageSummaryReportsReader, '.xxxxx'],
+  ['User Experience Success Manager', R.userExperienceSuccessManager, '.xxxxx'],
+  ['Usage Summary Reports Reader', R.usageSummaryReportsReader, '.xxxxx'],
   // "All other built-in and custom roles"
   ['Security Administrator', R.securityAdministrator, '....xx'],
   ['Security Reader', R.securityReader, '....xx'],

@@ -45,10 +45,13 @@ describe('who can reset whose password (§4.3)', () => {
     expect(canResetPassword(actor, target)).toBe(expected);
   });
 
-  it('ships the fifteen built-in roles with distinct Azure template ids', () => {
-    expect(BUILT_IN_ROLES).toHaveLength(15);
-    expect(new Set(BUILT_IN_ROLES.map((r) => r.id)).size).toBe(15);
+  it('ships the seventeen built-in roles with distinct Azure template ids', () => {
+    expect(BUILT_IN_ROLES).toHaveLength(17);
+    expect(new Set(BUILT_IN_ROLES.map((r) => r.id)).size).toBe(17);
     expect(BUILT_IN_ROLES.find((r) => r.displayName === 'Global Administrator')?.id).toBe('62e90394-69f5-4237-9190-012177145e10');
+    // the two §4.3 rows that are not administrators: Azure's template ids, not privileged
+    expect(BUILT_IN_ROLES.find((r) => r.displayName === 'User Experience Success Manager')).toMatchObject({ id: '27460883-1df1-4691-b032-3b79643e5e63', isPrivileged: false });
+    expect(BUILT_IN_ROLES.find((r) => r.displayName === 'Usage Summary Reports Reader')).toMatchObject({ id: '75934031-6c7e-415a-99d7-48dbd49e875e', isPrivileged: false });
   });
 });
 

@@ -52,7 +52,7 @@ describe.each(testDialects())('Graph directory roles and role assignments on %s'
   it('lists the built-in directory roles with Azure template ids, by id and by roleTemplateId', async () => {
     const list = await call('GET', '/v1.0/directoryRoles', token);
     expect(list.status).toBe(200);
-    expect(list.body.value).toHaveLength(15);
+    expect(list.body.value).toHaveLength(17);
     expect(list.body.value).toContainEqual({
       id: HELPDESK,
       deletedDateTime: null,
@@ -72,10 +72,26 @@ describe.each(testDialects())('Graph directory roles and role assignments on %s'
     expect(unknown.innerCode()).toBe('role.not_found');
   });
 
+  it('lists and assigns the two non-admin roles of the "who can reset passwords" table', async () => {
+    const list = await call('GET', '/v1.0/directoryRoles', token);
+    const names = list.body.value!.map((r) => [r.id, r.displayName]);
+    expect(names).toContainEqual(['27460883-1df1-4691-b032-3b79643e5e63', 'User Experience Success Manager']);
+    expect(names).toContainEqual(['75934031-6c7e-415a-99d7-48dbd49e875e', 'Usage Summary Reports Reader']);
+    const definition = await call('GET', '/v1.0/roleManagement/directory/roleDefinitions/75934031-6c7e-415a-99d7-48dbd49e875e', token);
+    expect(definition.body).toMatchObject({ displayName: 'Usage Summary Reports Reader', isBuiltIn: true });
+
+    const user = await newUser('Usage');
+    for (const roleId of ['27460883-1df1-4691-b032-3b79643e5e63', '75934031-6c7e-415a-99d7-48dbd49e875e']) {
+      expect((await assign(user.id, roleId)).status).toBe(201);
+      const members = await call('GET', `/v1.0/directoryRoles/${roleId}/members`, token);
+      expect(members.body.value!.map((m) => m.id)).toEqual([user.id]);
+    }
+  });
+
   it('serves unifiedRoleDefinitions with $filter on displayName', async () => {
     const list = await call('GET', '/v1.0/roleManagement/directory/roleDefinitions', token);
     expect(list.status).toBe(200);
-    expect(list.body.value).toHaveLength(15);
+    expect(list.body.value).toHaveLength(17);
     const one = await call('GET', `/v1.0/roleManagement/directory/roleDefinitions/${HELPDESK}`, token);
     expect(one.body).toMatchObject({ id: HELPDESK, templateId: HELPDESK, displayName: 'Helpdesk Administrator', isBuiltIn: true, isEnabled: true });
     const filtered = await call('GET', `/v1.0/roleManagement/directory/roleDefinitions?$filter=${encodeURIComponent("displayName eq 'Helpdesk Administrator'")}`, token);

@@ -253,6 +253,36 @@ describe.each(testDialects())('Graph userRegistrationDetails on %s', (dialect) =
     expect(await upns(app, 'isAdmin eq true and isSsprEnabled eq false')).toEqual(['admin']);
   });
 
+  it('isAdmin counts roles held through a role-assignable group, for a whole page in one go', async () => {
+    const E = await tenant(`viagroup-${dialect}`, 'premium');
+    const group = async (assignable: boolean, role: string | null, members: User[]) => {
+      const id = ctx.services.random.uuid();
+      await insertGroup(ctx.services.db, { id, tenantId: E, displayName: id, description: null, mailNickname: null, securityEnabled: true, mailEnabled: false, createdDateTime: NOW, isAssignableToRole: assignable });
+      for (const m of members) await insertGroupMember(ctx.services.db, { tenantId: E, groupId: id, member: { id: m.id, type: 'user' }, createdAt: NOW });
+      if (role) await insertRoleAssignment(ctx.services.db, { id: `ra-g-${id}`, tenantId: E, principalId: id, roleDefinitionId: role, directoryScopeId: '/', createdDateTime: NOW });
+    };
+    const viaGroup = await user(E, 'viagroup', ['email']);
+    const viaGroup2 = await user(E, 'viagroup2', []);
+    const both = await user(E, 'both', [], ROLE.helpdeskAdministrator);
+    const noRoleGroup = await user(E, 'norolegroup', ['email']);
+    const readerGroup = await user(E, 'readergroup', []);
+    const plainGroup = await user(E, 'plaingroup', []);
+    await group(true, ROLE.helpdeskAdministrator, [viaGroup, viaGroup2, both]);
+    await group(true, null, [noRoleGroup]);
+    await group(true, ROLE.reportsReader, [readerGroup]);
+    // a role row on a group that is not role-assignable gives its members nothing
+    await group(false, ROLE.userAdministrator, [plainGroup]);
+    const app = await ctx.appToken(['AuditLog.Read.All'], E);
+
+    expect(await upns(app, 'isAdmin eq true')).toEqual(['admin', 'both', 'viagroup', 'viagroup2']);
+    const one = (await get(app, `/${viaGroup.id}`)).json<Record<string, unknown>>();
+    expect(one).toMatchObject({ isAdmin: true, userPrincipalName: viaGroup.userPrincipalName });
+    // the report agrees with the per-user check every authorisation decision uses
+    for (const row of await list(app)) {
+      expect(row.isAdmin, String(row.userPrincipalName)).toBe(isAdministrator(await listRoleIdsOfPrincipal(ctx.services.db, E, String(row.id))));
+    }
+  });
+
   it('the free edition enables no user (admins keep their own policy)', async () => {
     const C = await tenant(`free-${dialect}`, 'free');
     await user(C, 'freeuser', ['email']);
