@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { createOutboxWorker } from '../delivery/outbox-worker.js';
 import { createReminderScheduler } from '../domain/expiry-reminders.js';
+import { AUDIT_RETENTION_INTERVAL_MS, createAuditRetentionScheduler } from '../domain/audit-retention.js';
 import { HOUSEKEEPING_INTERVAL_MS, sweepExpired } from '../domain/housekeeping.js';
 import { hostname } from 'node:os';
 import { bootstrapIfEmpty } from '../domain/tenants.js';
@@ -40,9 +41,13 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
   // one node at a time sweeps for due expiry reminders (a database lease); every 5 minutes is plenty for day marks
   const reminders = createReminderScheduler(services, `${hostname()}:${process.pid}`, undefined, app.log);
   reminders.start(5 * 60_000);
+  // audit retention: hourly, one node at a time (a database lease); removes in batches and anchors the chain
+  const retention = createAuditRetentionScheduler(services, `${hostname()}:${process.pid}`, {}, app.log);
+  retention.start(AUDIT_RETENTION_INTERVAL_MS);
   const stop = async (): Promise<void> => {
     clearInterval(sweep);
     await reminders.stop();
+    await retention.stop();
     await outbox.stop();
     await app.close();
     await services.close();

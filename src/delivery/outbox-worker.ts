@@ -5,6 +5,7 @@ import type { SecretBox } from '../lib/crypto.js';
 import type { Db, Dialect } from '../store/database.js';
 import { claimDueMessages, findTenantSenders, markFailed, markRetry, markSent, type OutboxRecord } from '../store/outbox.js';
 import type { Mailer } from './mailer.js';
+import { createSiemSender, type SiemSender } from './siem.js';
 import type { SmsSender, VoiceCaller } from './sms.js';
 
 export interface OutboxWorkerDeps {
@@ -19,6 +20,8 @@ export interface OutboxWorkerOptions {
   mailer: Mailer;
   sms: SmsSender;
   voice: VoiceCaller;
+  /** SIEM webhooks (channel 'siem'); by default the real sender over deps.db */
+  siem?: SiemSender;
   /** names this worker in lease_owner; unique per process by default */
   owner?: string;
   batchSize?: number;
@@ -86,7 +89,13 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   const backoff = { baseMs: options.backoff?.baseMs ?? DEFAULT_BACKOFF.baseMs, maxMs: options.backoff?.maxMs ?? DEFAULT_BACKOFF.maxMs };
   const leaseMs = options.leaseMs ?? 10 * 60_000;
 
+  const siem = options.siem ?? createSiemSender(deps);
+
   async function deliver(record: OutboxRecord, sender: Parameters<typeof renderStoredMessage>[3]): Promise<string> {
+    if (record.channel === 'siem') {
+      if ((await siem.send(record)) === 'gone') throw new PermanentFailure('the SIEM webhook was removed');
+      return 'siem';
+    }
     if (record.channel === 'email' ? !EMAIL.test(record.recipient) : !PHONE.test(record.recipient)) {
       throw new PermanentFailure(`the recipient is not ${record.channel === 'email' ? 'an email address' : 'a phone number in E.164 form'}`);
     }

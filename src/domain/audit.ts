@@ -11,6 +11,8 @@ import {
   type AuditTarget,
 } from '../store/audit-events.js';
 import type { Principal } from './authorization.js';
+import { streamAuditEvent } from './audit-stream.js';
+import { countAuditEvent } from './audit-counts.js';
 
 export type { AuditInitiator, AuditTarget } from '../store/audit-events.js';
 
@@ -48,7 +50,9 @@ export type AuditActivity =
   | 'Admin registered security info'
   | 'Admin updated security info'
   | 'Admin deleted security info'
-  | 'Unlock user account (by admin)';
+  | 'Unlock user account (by admin)'
+  | 'Update audit log policy'
+  | 'Audit log retention';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -103,6 +107,8 @@ export async function recordAudit(deps: AuditDeps, trx: Executor, ctx: RequestCo
   };
   const event: AuditEvent = { ...body, hash: hashAuditEvent(body) };
   await insertAuditEvent(trx, event);
+  await countAuditEvent(trx, event);
+  await streamAuditEvent(deps, trx, event);
   return event;
 }
 

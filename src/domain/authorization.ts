@@ -63,6 +63,7 @@ export type Capability =
   | 'policies.authorization.read'
   | 'policies.authorization.write'
   | 'reports.read'
+  | 'policies.audit'
   | 'users.authenticationMethods'
   | 'users.revokeSessions';
 
@@ -88,6 +89,8 @@ const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
   'policies.authorization.write': ['Policy.ReadWrite.Authorization'],
   // Graph: userRegistrationDetails needs AuditLog.Read.All
   'reports.read': ['AuditLog.Read.All'],
+  // audit retention and SIEM webhooks: a tenant policy, like the password policy
+  'policies.audit': ['Policy.ReadWrite.AuthenticationMethod'],
   // Graph: managing another user's phone and email methods
   'users.authenticationMethods': ['UserAuthenticationMethod.ReadWrite.All'],
   // Graph: revokeSignInSessions, least privileged first
@@ -126,6 +129,7 @@ const BY_ROLE: Record<Capability, readonly string[] | '*'> = {
   'policies.authorization.read': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator, ROLE.securityAdministrator, ROLE.securityReader, ROLE.directoryReaders],
   'policies.authorization.write': [ROLE.globalAdministrator, ROLE.privilegedRoleAdministrator],
   'reports.read': [ROLE.globalAdministrator, ROLE.reportsReader, ROLE.securityReader, ROLE.securityAdministrator],
+  'policies.audit': [ROLE.globalAdministrator, ROLE.securityAdministrator],
   'users.authenticationMethods': [ROLE.globalAdministrator, ROLE.privilegedAuthenticationAdministrator, ROLE.authenticationAdministrator],
   'users.revokeSessions': [
     ROLE.globalAdministrator,

@@ -73,7 +73,7 @@ export function renderStoredMessage(secretBox: SecretBox, publicUrl: string, rec
 export interface DevOutboxEntry {
   id: string;
   tenantId: string;
-  channel: Channel;
+  channel: OutboxRecord['channel'];
   to: string;
   template: string;
   locale: string;

@@ -1,5 +1,5 @@
-import { PostgresAdapter, sql } from 'kysely';
-import type { Executor } from './database.js';
+import { PostgresAdapter, sql, type Selectable } from 'kysely';
+import type { AuditEventsTable, Executor } from './database.js';
 
 export interface AuditInitiator {
   user?: { id: string; displayName: string | null; userPrincipalName: string | null; ipAddress: string | null };
@@ -55,6 +55,15 @@ export async function findChainHead(trx: Executor, tenantId: string): Promise<{ 
   return row && { seq: Number(row.seq), hash: row.hash };
 }
 
+/** Longest indexed copy of a filterable string; Postern validates names and UPNs well below it. */
+const KEY_LENGTH = 256;
+
+/** The form filters compare: lower-cased in TypeScript, so both dialects fold case alike. */
+export function auditKey(value: string | null | undefined): string | null {
+  return typeof value === 'string' ? value.toLowerCase().slice(0, KEY_LENGTH) : null;
+}
+
+/** Writes the event and its indexable copies (initiator columns, one target row per target). */
 export async function insertAuditEvent(trx: Executor, e: AuditEvent): Promise<void> {
   await trx
     .insertInto('audit_events')
@@ -75,8 +84,46 @@ export async function insertAuditEvent(trx: Executor, e: AuditEvent): Promise<vo
       additional_details: JSON.stringify(e.additionalDetails),
       prev_hash: e.prevHash,
       hash: e.hash,
+      initiator_user_id: auditKey(e.initiatedBy.user?.id),
+      initiator_upn: auditKey(e.initiatedBy.user?.userPrincipalName),
+      initiator_display_name: auditKey(e.initiatedBy.user?.displayName),
+      initiator_app_id: auditKey(e.initiatedBy.app?.appId),
     })
     .execute();
+  if (e.targetResources.length > 0) {
+    await trx
+      .insertInto('audit_event_targets')
+      .values(
+        e.targetResources.map((t, position) => ({
+          event_id: e.id,
+          position,
+          tenant_id: e.tenantId,
+          activity_date_time: e.activityDateTime,
+          target_id: auditKey(t.id) ?? '',
+          target_upn: auditKey(t.userPrincipalName),
+        })),
+      )
+      .execute();
+  }
+}
+
+/**
+ * Retention: removes a tenant's events with seq ≤ `seq` and their target rows (explicitly, so it
+ * does not depend on the dialect enforcing the cascade). Returns how many events went.
+ */
+export async function deleteAuditEventsUpTo(trx: Executor, tenantId: string, seq: number): Promise<number> {
+  await trx
+    .deleteFrom('audit_event_targets')
+    .where('event_id', 'in', (eb) => eb.selectFrom('audit_events').select('id').where('tenant_id', '=', tenantId).where('seq', '<=', seq))
+    .execute();
+  const r = await trx.deleteFrom('audit_events').where('tenant_id', '=', tenantId).where('seq', '<=', seq).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/** One event by id, within the tenant. */
+export async function findAuditEvent(db: Executor, tenantId: string, id: string): Promise<AuditEvent | undefined> {
+  const row = await db.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  return row && auditEventFromRow(row);
 }
 
 /** A tenant's events in chain order (for verification and, later, the query APIs). */
@@ -89,7 +136,11 @@ export async function listAuditEvents(db: Executor, tenantId: string, afterSeq =
     .orderBy('seq')
     .limit(limit)
     .execute();
-  return rows.map((r) => ({
+  return rows.map(auditEventFromRow);
+}
+
+export function auditEventFromRow(r: Selectable<AuditEventsTable>): AuditEvent {
+  return {
     id: r.id,
     tenantId: r.tenant_id,
     seq: Number(r.seq),
@@ -106,5 +157,5 @@ export async function listAuditEvents(db: Executor, tenantId: string, afterSeq =
     additionalDetails: JSON.parse(r.additional_details) as { key: string; value: string }[],
     prevHash: r.prev_hash,
     hash: r.hash,
-  }));
+  };
 }

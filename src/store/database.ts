@@ -21,6 +21,9 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
+  audit_event_targets: AuditEventTargetsTable;
+  audit_daily_counts: AuditDailyCountsTable;
+  audit_daily_facets: AuditDailyFacetsTable;
   password_history: PasswordHistoryTable;
   outbox: OutboxTable;
   job_leases: JobLeasesTable;
@@ -37,6 +40,8 @@ export interface Database {
   sspr_blocks: SsprBlocksTable;
   sspr_captcha_uses: SsprCaptchaUsesTable;
   authentication_operations: AuthenticationOperationsTable;
+  audit_anchors: AuditAnchorsTable;
+  audit_webhooks: AuditWebhooksTable;
 }
 
 export type Bool = 0 | 1;
@@ -192,12 +197,54 @@ export interface AuditEventsTable {
   additional_details: string; // JSON
   prev_hash: string;
   hash: string;
+  /** lower-cased copies of initiatedBy for $filter (see migration 2026_11_26_0300_audit_query); null when absent */
+  initiator_user_id: string | null;
+  initiator_upn: string | null;
+  initiator_display_name: string | null;
+  initiator_app_id: string | null;
+}
+
+/** One row per targetResources entry of an audit event, for targetResources/any(…) filters. */
+export interface AuditEventTargetsTable {
+  event_id: string;
+  /** index in targetResources */
+  position: number;
+  tenant_id: string;
+  activity_date_time: string;
+  /** lower-cased */
+  target_id: string;
+  /** lower-cased; null when the target has none */
+  target_upn: string | null;
+}
+
+/** Events per tenant, UTC day and kind (migration 2026_11_26_0500_audit_daily_counts); kept by retention. */
+export interface AuditDailyCountsTable {
+  tenant_id: string;
+  /** YYYY-MM-DD (UTC) */
+  day: string;
+  activity_display_name: string;
+  result: string;
+  /** the first 200 characters */
+  result_reason: string;
+  logged_by_service: string;
+  count: number;
+}
+
+/** Counts of values kept in events' JSON details: facet 'method' (SSPR completions) and 'outcome' (flow results). */
+export interface AuditDailyFacetsTable {
+  tenant_id: string;
+  day: string;
+  activity_display_name: string;
+  facet: string;
+  value: string;
+  count: number;
 }
 
 export interface OutboxTable {
   id: string;
   tenant_id: string;
-  channel: 'email' | 'sms' | 'voice';
+  /** 'siem': an audit event for a tenant's SIEM webhook (recipient = the webhook id, data = the body) */
+  channel: 'email' | 'sms' | 'voice' | 'siem';
   recipient: string;
   template: string;
   locale: string;
@@ -360,6 +407,28 @@ export interface AuthenticationOperationsTable {
   created_at: string;
   last_action_at: string;
   resource_location: string | null;
+}
+
+/** Where a tenant's audit chain starts after retention removed its oldest events. */
+export interface AuditAnchorsTable {
+  tenant_id: string;
+  /** the first kept event */
+  seq: number;
+  /** the hash of the last removed event: the first kept event must link to it */
+  prev_hash: string;
+  removed_count: number;
+  /** activityDateTime of the newest removed event */
+  removed_through: string;
+  created_at: string;
+}
+
+export interface AuditWebhooksTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  /** SecretBox-sealed HMAC secret */
+  secret_sealed: string;
+  created_at: string;
 }
 
 export type Db = Kysely<Database>;

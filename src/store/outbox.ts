@@ -1,14 +1,17 @@
 import { sql } from 'kysely';
 import type { Dialect, Executor, OutboxTable } from './database.js';
 
-export type Channel = OutboxTable['channel'];
+/** What a row can carry: messages to people, and audit events for SIEM webhooks. */
+export type OutboxChannel = OutboxTable['channel'];
+/** The channels of messages to people (email, SMS, voice). */
+export type Channel = Exclude<OutboxChannel, 'siem'>;
 export type OutboxStatus = OutboxTable['status'];
 
 /** One queued message as stored. `secretData` stays sealed here; only the renderer opens it. */
 export interface OutboxRecord {
   id: string;
   tenantId: string;
-  channel: Channel;
+  channel: OutboxChannel;
   recipient: string;
   template: string;
   locale: string;
@@ -28,7 +31,7 @@ export interface OutboxRecord {
 export interface NewOutboxRow {
   id: string;
   tenantId: string;
-  channel: Channel;
+  channel: OutboxChannel;
   recipient: string;
   template: string;
   locale: string;

@@ -5,6 +5,8 @@ export interface ReceivedHook {
   path: string;
   headers: IncomingHttpHeaders;
   json: unknown;
+  /** the body exactly as received (to check a signature over its bytes) */
+  body: string;
 }
 
 export interface WebhookSink {
@@ -30,7 +32,7 @@ export async function startWebhookSink(): Promise<WebhookSink> {
       } catch {
         json = text;
       }
-      received.push({ path: req.url ?? '', headers: req.headers, json });
+      received.push({ path: req.url ?? '', headers: req.headers, json, body: text });
       if (status === 'hang') return;
       res.writeHead(status, { 'content-type': 'application/json' }).end('{"id":"gateway-1"}');
     });

@@ -112,6 +112,9 @@ describe.each(testDialects())('SSPR flow: eligibility, decoys and limits on %s',
     const blocked = await ctx.services.db.selectFrom('audit_events').selectAll().where('activity_display_name', '=', 'Blocked from self-service password reset').where('target_resources', 'like', `%${user.id}%`).execute();
     expect(blocked).toHaveLength(1);
     expect(blocked[0]!.logged_by_service).toBe('Self-service Password Management');
+    const steps = (await ctx.services.db.selectFrom('audit_events').select('result_reason').where('target_resources', 'like', `%${user.id}%`).execute()).map((e) => e.result_reason);
+    expect(steps.filter((r) => r === 'User failed the mobile SMS verification option')).toHaveLength(6); // the sixth fails and blocks
+    expect(steps.some((r) => r.includes('undefined'))).toBe(false);
   });
 
   it('the eleventh reset email in ten minutes blocks for 24 hours, for a real user and a decoy alike', async () => {

@@ -1,8 +1,9 @@
-import type { Db } from '../../store/database.js';
-import { listLapsedFlows, setFlowStatus, type SsprFlow } from '../../store/sspr.js';
+import type { Db, Executor } from '../../store/database.js';
+import { findBlock, listLapsedFlows, setFlowStatus, type SsprFlow } from '../../store/sspr.js';
 import { findUserById } from '../../store/users.js';
 import type { AuditDeps, RequestContext } from '../audit.js';
 import { METHOD_PHRASE, recordSsprEvent, type SsprMethodName } from './audit.js';
+import { BLOCK_MS } from './limits.js';
 
 /**
  * Flows nobody finished: when a flow's 15 minutes pass while it is still open (or verified), it ends as
@@ -31,10 +32,18 @@ export async function expireFlow(deps: AuditDeps & { readonly db: Db }, flow: Ss
     const user = !flow.decoy && flow.tenantId && flow.userId ? await findUserById(trx, flow.tenantId, flow.userId) : undefined;
     if (user) {
       const ctx: RequestContext = { principal: null, ipAddress: flow.ip, userAgent: null, correlationId: flow.id };
-      await recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', abandonedStep(flow), 'success', [{ key: 'Result', value: 'Abandoned' }]);
+      // A flow that contacted an admin or was blocked already has its report outcome; the step is still audited.
+      const outcomeKnown = flow.pending.contacted === true || (await blockedDuring(trx, flow));
+      await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', abandonedStep(flow), 'success', outcomeKnown ? [] : [{ key: 'Result', value: 'Abandoned' }]);
     }
     return true;
   });
+}
+
+/** Was the flow's subject blocked after the flow started (the block's 24 hours began at or after its start)? */
+async function blockedDuring(trx: Executor, flow: SsprFlow): Promise<boolean> {
+  const block = await findBlock(trx, flow.subject);
+  return block !== undefined && Date.parse(block.blockedUntil) - BLOCK_MS >= Date.parse(flow.createdAt);
 }
 
 /** The housekeeping pass: every flow past its expiry that is still open or verified, in batches. */

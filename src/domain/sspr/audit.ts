@@ -1,4 +1,5 @@
 import type { Executor } from '../../store/database.js';
+import type { SsprFlow } from '../../store/sspr.js';
 import type { User } from '../../store/users.js';
 import { recordAudit, type AuditActivity, type AuditDeps, type RequestContext } from '../audit.js';
 
@@ -50,16 +51,44 @@ export function actingAs(ctx: RequestContext, user: User): RequestContext {
   };
 }
 
+/** The part of a flow its events carry: the DB id (never the client token) and what the methods report needs. */
+export type FlowRef = Pick<SsprFlow, 'id' | 'methods' | 'verified' | 'pending'>;
+
+/** The methods a flow used: verified, or started (a code sent, questions asked), in the order offered. */
+export function usedMethods(flow: FlowRef): string[] {
+  const codes = flow.pending.codes ?? {};
+  return flow.methods.filter((m) => flow.verified.includes(m) || codes[m] !== undefined || flow.pending.lastStarted === m);
+}
+
+/** The §5.2 Details text of "Contacted Admin": the option the user tried last, started or completed. */
+export function contactedDetails(flow: FlowRef): string {
+  const last = flow.pending.lastStarted ?? flow.verified.at(-1);
+  if (last === undefined || !Object.hasOwn(METHOD_PHRASE, last)) return STEP.contactedAdmin;
+  const phrase = last === 'securityQuestions' ? 'security question verification option' : METHOD_PHRASE[last as SsprMethodName];
+  return `User contacted an admin after trying the ${phrase}`;
+}
+
+/**
+ * Records one SSPR event. Every event of a flow carries `FlowId` (the flow's DB id), so the activity
+ * report can tie its steps together; an outcome event (one with a `Result` detail) also carries
+ * `Methods`, the methods the flow used, so the report reads one row per outcome without joining.
+ */
 export async function recordSsprEvent(
   deps: AuditDeps,
   trx: Executor,
   ctx: RequestContext,
   user: User,
+  flow: FlowRef | null,
   activity: Extract<AuditActivity, 'Self-service password reset flow activity progress' | 'Reset password (self-service)' | 'Unlock user account (self-service)' | 'Blocked from self-service password reset'>,
   reason: string,
   result: 'success' | 'failure' = 'success',
   details: { key: string; value: string }[] = [],
 ): Promise<void> {
+  const extra: { key: string; value: string }[] = [];
+  if (flow) {
+    extra.push({ key: 'FlowId', value: flow.id });
+    if (details.some((d) => d.key === 'Result') && !details.some((d) => d.key === 'Methods')) extra.push({ key: 'Methods', value: usedMethods(flow).join(', ') });
+  }
   await recordAudit(deps, trx, actingAs(ctx, user), {
     tenantId: user.tenantId,
     activity,
@@ -69,6 +98,6 @@ export async function recordSsprEvent(
     result,
     resultReason: reason,
     targets: [{ id: user.id, displayName: user.displayName, type: 'User', userPrincipalName: user.userPrincipalName, modifiedProperties: [] }],
-    additionalDetails: details,
+    additionalDetails: [...details, ...extra],
   });
 }

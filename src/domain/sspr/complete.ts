@@ -85,7 +85,7 @@ export async function completeVerification(deps: SsprDeps, ctx: RequestContext, 
     if (!(await updateFlow(trx, { ...fresh, verified, status }, deps.clock.now().toISOString()))) {
       throw new AppError('sspr.method_unavailable', { message: 'This password reset session changed at the same time. Try again.', data: { method } });
     }
-    await recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.completed(method));
+    await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.completed(method));
     return { ok: { verified, required: fresh.methodsRequired } };
   });
   if ('error' in outcome) throw outcome.error;

@@ -6,7 +6,7 @@ import type { RequestContext } from '../audit.js';
 import { enqueueMessage } from '../messages.js';
 import { listRoleMembers } from '../role-assignments.js';
 import { ROLE } from '../roles.js';
-import { recordSsprEvent, STEP } from './audit.js';
+import { contactedDetails, recordSsprEvent, STEP } from './audit.js';
 import { loadFlow, type SsprDeps } from './flows.js';
 
 /**
@@ -54,9 +54,10 @@ export async function contactAdmin(deps: SsprDeps, ctx: RequestContext, token: s
         });
       }
     }
-    await recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.contactedAdmin, 'success', [
+    await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.contactedAdmin, 'success', [
       { key: 'Result', value: 'Contacted Admin' },
       { key: 'Route', value: helpdesk ? 'helpdesk' : 'administrators' },
+      { key: 'Details', value: contactedDetails(flow) },
     ]);
   });
   return answer;

@@ -42,7 +42,7 @@ export async function resetPassword(deps: SsprDeps, ctx: RequestContext, token: 
     const violations = violationsOf(err);
     if (violations.length > 0) {
       await deps.db.transaction().execute(async (trx) => {
-        await recordSsprEvent(deps, trx, ctx, user, 'Reset password (self-service)', auditReasonFor(violations), 'failure');
+        await recordSsprEvent(deps, trx, ctx, user, flow, 'Reset password (self-service)', auditReasonFor(violations), 'failure');
         // for the "abandoned while selecting a new password" step; a concurrent change just wins
         if (!flow.pending.passwordTried) await updateFlow(trx, { ...flow, pending: { ...flow.pending, passwordTried: true } }, deps.clock.now().toISOString());
       });
@@ -63,8 +63,8 @@ export async function resetPassword(deps: SsprDeps, ctx: RequestContext, token: 
     await unlockUser(trx, user.id);
     await revokeEverything(trx, user, now);
     await clearAttempts(trx, flow.subject);
-    await recordSsprEvent(deps, trx, ctx, user, 'Reset password (self-service)', '', 'success', [{ key: 'Methods', value: flow.verified.join(', ') }]);
-    await recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.succeeded);
+    await recordSsprEvent(deps, trx, ctx, user, flow, 'Reset password (self-service)', '', 'success', [{ key: 'Methods', value: flow.verified.join(', ') }]);
+    await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.succeeded, 'success', [{ key: 'Result', value: 'Succeeded' }]);
     if (policy.notifyUserOnReset) await notifyPasswordChanged(deps, trx, user, now, 'reset');
     if (flow.admin && policy.notifyAdminsOnAdminReset) await notifyOtherAdmins(deps, trx, user, now);
   });
@@ -98,8 +98,8 @@ export async function unlockAccount(deps: SsprDeps, ctx: RequestContext, token: 
   await deps.db.transaction().execute(async (trx) => {
     if (!(await setFlowStatus(trx, flow.id, ['verified'], 'completed', now))) throw new AppError('sspr.flow_not_found');
     await unlockUser(trx, user.id);
-    await recordSsprEvent(deps, trx, ctx, user, 'Unlock user account (self-service)', '', 'success', [{ key: 'Methods', value: flow.verified.join(', ') }]);
-    await recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.unlocked);
+    await recordSsprEvent(deps, trx, ctx, user, flow, 'Unlock user account (self-service)', '', 'success', [{ key: 'Methods', value: flow.verified.join(', ') }]);
+    await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.unlocked, 'success', [{ key: 'Result', value: 'Succeeded' }]);
   });
 }
 
@@ -111,7 +111,8 @@ export async function cancelFlow(deps: SsprDeps, ctx: RequestContext, token: str
     if (!(await setFlowStatus(trx, flow.id, ['open', 'verified'], 'cancelled', now))) throw new AppError('sspr.flow_not_found');
     if (user) {
       const step = flow.status === 'verified' ? STEP.cancelledBeforePassword : STEP.cancelledBeforeMethods;
-      await recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', step, 'success', [{ key: 'Result', value: 'Cancelled' }]);
+      // a flow that contacted an admin already has its report outcome (Contacted Admin)
+      await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', step, 'success', flow.pending.contacted ? [] : [{ key: 'Result', value: 'Cancelled' }]);
     }
   });
 }

@@ -93,7 +93,7 @@ export async function startFlow(deps: SsprDeps, ctx: RequestContext, input: { us
     const registered = withProfileContacts(await loadRegisteredMethods(deps.db, user.id), user);
     const { refusal, effective } = await userRefusal(deps.db, tenant, policy, user, admin, registered);
     if (refusal) {
-      await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', refusal.step, 'failure'));
+      await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, null, 'Self-service password reset flow activity progress', refusal.step, 'failure', [{ key: 'Result', value: 'Failed' }]));
       throw refusalError(refusal);
     }
     methods = offeredMethods(registered, effective.methods, admin);
@@ -136,7 +136,7 @@ export async function startFlow(deps: SsprDeps, ctx: RequestContext, input: { us
     const until = await countAttempt(trx, deps, ctx, subject, user ?? null, 'flow');
     if (until) return until;
     await insertFlow(trx, flow);
-    if (user) await recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.submittedUserId);
+    if (user) await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.submittedUserId);
     return null;
   });
   if (blockedUntil) throw blockedError(blockedUntil);

@@ -6,7 +6,7 @@ import type { Random } from '../../lib/crypto.js';
 import { countAttemptsSince, findBlock, insertAttempt, lockCounters, upsertBlock } from '../../store/sspr.js';
 import type { User } from '../../store/users.js';
 import type { AuditDeps, RequestContext } from '../audit.js';
-import { recordSsprEvent, STEP } from './audit.js';
+import { recordSsprEvent, STEP, type FlowRef } from './audit.js';
 
 /**
  * SPEC 3.4 limits, per account: 5 attempts per hour per gate, 5 flows per 24 hours, 10 emails per
@@ -47,6 +47,7 @@ export async function countAttempt(
   subject: string,
   user: User | null,
   kind: AttemptKind,
+  flow: FlowRef | null = null,
 ): Promise<string | null> {
   const now = deps.clock.now();
   await insertAttempt(trx, { id: deps.random.uuid(), subject, kind, createdAt: now.toISOString() });
@@ -58,8 +59,8 @@ export async function countAttempt(
   const until = new Date(now.getTime() + BLOCK_MS).toISOString();
   await upsertBlock(trx, subject, until, kind);
   if (user) {
-    await recordSsprEvent(deps, trx, ctx, user, 'Blocked from self-service password reset', STEP.blocked, 'success', [{ key: 'Limit', value: kind }]);
-    await recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.blocked, 'failure');
+    await recordSsprEvent(deps, trx, ctx, user, flow, 'Blocked from self-service password reset', STEP.blocked, 'success', [{ key: 'Limit', value: kind }]);
+    await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.blocked, 'failure', [{ key: 'Result', value: 'Blocked' }, { key: 'Limit', value: kind }]);
   }
   return until;
 }

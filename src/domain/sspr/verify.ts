@@ -37,10 +37,11 @@ function typedE164(typed: string | undefined): string | null {
 }
 
 /** Counts a failed gate in its own committed transaction; throws the block when it crossed the limit. */
-export async function failGate(deps: SsprDeps, ctx: RequestContext, loaded: LoadedFlow, method: string, trx?: Executor): Promise<string | null> {
+export async function failGate(deps: SsprDeps, ctx: RequestContext, loaded: LoadedFlow, method: string, trx?: Executor, gate: string = method): Promise<string | null> {
   const run = async (t: Executor) => {
-    const until = await countAttempt(t, deps, ctx, loaded.flow.subject, loaded.user ?? null, `gate:${method}`);
-    if (loaded.user) await recordSsprEvent(deps, t, ctx, loaded.user, 'Self-service password reset flow activity progress', STEP.failed(method as SsprMethodName), 'failure');
+    // `gate` is what the hourly limit counts: the method, or 'phone' for typing the number on file
+    const until = await countAttempt(t, deps, ctx, loaded.flow.subject, loaded.user ?? null, `gate:${gate}`, loaded.flow);
+    if (loaded.user) await recordSsprEvent(deps, t, ctx, loaded.user, loaded.flow, 'Self-service password reset flow activity progress', STEP.failed(method as SsprMethodName), 'failure');
     return until;
   };
   return trx ? run(trx) : deps.db.transaction().execute(run);
@@ -66,13 +67,13 @@ export async function startVerification(
     const asked = Array.from({ length: wanted }, () => pool.splice(randomInt(0, pool.length), 1)[0]!);
     const locale = questionLocaleOf(input.locale);
     await saveFlow(deps, { ...flow, pending: { ...flow.pending, questions: asked.map((a) => a.position), lastStarted: method } });
-    await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.started(method)));
+    await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.started(method)));
     return { kind: 'questions', questions: asked.map((a) => ({ id: `q${a.position}`, text: a.customQuestion ?? catalogQuestionText(a.questionId ?? '', locale) ?? '' })) };
   }
   if (!isCodeMethod(method)) {
     // app code and recovery code: nothing to send, the user reads the code from what they hold
     await saveFlow(deps, { ...flow, pending: { ...flow.pending, lastStarted: method } });
-    if (user) await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.started(method)));
+    if (user) await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.started(method)));
     return { kind: 'sent', method, expiresAt: flow.expiresAt };
   }
 
@@ -83,7 +84,7 @@ export async function startVerification(
       ? (await contactsOf(deps, user)).phones.find((p) => p.phoneType === (method === 'officeCall' ? 'office' : 'mobile'))?.number
       : undefined; // a decoy has no number on file: every typed number is a mismatch, as for a guesser
     if (typed === null || onFile === undefined || typed !== onFile) {
-      const until = await failGate(deps, ctx, loaded, 'phone');
+      const until = await failGate(deps, ctx, loaded, method, undefined, 'phone');
       if (until) throw blockedError(until);
       throw new AppError('sspr.phone_mismatch');
     }
@@ -94,7 +95,7 @@ export async function startVerification(
 
   const to = target;
   const issued = await deps.db.transaction().execute(async (trx): Promise<{ blocked: string } | { blocked?: undefined; id: string | null; expiresAt: string }> => {
-    const emailUntil = method === 'email' ? await countAttempt(trx, deps, ctx, flow.subject, user ?? null, 'email') : null;
+    const emailUntil = method === 'email' ? await countAttempt(trx, deps, ctx, flow.subject, user ?? null, 'email', flow) : null;
     if (emailUntil) return { blocked: emailUntil };
     if (!user || to === undefined) {
       // a decoy spends the same budget a real user would, and answers the same when it is spent
@@ -116,7 +117,7 @@ export async function startVerification(
       // emails are held by the SSPR limit (10 per 10 minutes, then blocked), texts and calls by 5 an hour
       maxPerHour: method === 'email' ? null : CODES_PER_HOUR,
     });
-    await recordSsprEvent(deps, trx, ctx, user, 'Self-service password reset flow activity progress', STEP.started(method));
+    await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.started(method));
     return { id: code.id, expiresAt: code.expiresAt };
   });
   if (issued.blocked !== undefined) throw blockedError(issued.blocked);

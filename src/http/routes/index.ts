@@ -15,9 +15,14 @@ import { groupRoutes } from './graph/groups.js';
 import { roleAssignmentRoutes } from './graph/role-assignments.js';
 import { graphUserRoutes } from './graph/users.js';
 import { registrationReportRoutes } from './graph/registration-report.js';
+import { auditLogRoutes } from './graph/audit-logs.js';
 import { graphAuthenticationMethodWriteRoutes } from './graph/authentication-methods-write.js';
 import { graphResetPasswordRoutes } from './graph/reset-password.js';
 import { userAdminRoutes } from './api/user-admin.js';
+import { reportRoutes } from './api/reports.js';
+import { auditExportRoutes } from './api/audit-export.js';
+import { auditAdminRoutes } from './api/audit-admin.js';
+import { insightsRoutes } from './api/insights.js';
 
 /** Every route of the app, mounted in one place. */
 export function registerRoutes(app: FastifyInstance, services: Services): void {
@@ -36,7 +41,12 @@ export function registerRoutes(app: FastifyInstance, services: Services): void {
   ssprFlowRoutes(app, services);
   graphAuthenticationMethodRoutes(app, services);
   registrationReportRoutes(app, services);
+  auditLogRoutes(app, services);
   graphAuthenticationMethodWriteRoutes(app, services);
   graphResetPasswordRoutes(app, services);
   userAdminRoutes(app, services);
+  reportRoutes(app, services);
+  auditExportRoutes(app, services);
+  auditAdminRoutes(app, services);
+  insightsRoutes(app, services);
 }

@@ -7,6 +7,9 @@ import * as securityInfo from './2026_11_25_1900_security_info.js';
 import * as ssprFlows from './2026_11_25_1930_sspr_flows.js';
 import * as roleAssignableGroups from './2026_11_26_0100_role_assignable_groups.js';
 import * as authenticationOperations from './2026_11_26_0200_authentication_operations.js';
+import * as auditQuery from './2026_11_26_0300_audit_query.js';
+import * as auditRetention from './2026_11_26_0400_audit_retention.js';
+import * as auditDailyCounts from './2026_11_26_0500_audit_daily_counts.js';
 
 /** A static map, so migrations ship inside the build and run the same from src or dist. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +21,9 @@ const migrations: Record<string, Migration> = {
   '2026_11_25_1930_sspr_flows': ssprFlows,
   '2026_11_26_0100_role_assignable_groups': roleAssignableGroups,
   '2026_11_26_0200_authentication_operations': authenticationOperations,
+  '2026_11_26_0300_audit_query': auditQuery,
+  '2026_11_26_0400_audit_retention': auditRetention,
+  '2026_11_26_0500_audit_daily_counts': auditDailyCounts,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,185 @@
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { AppError } from '../errors.js';
+import { auditEventFromRow, auditKey, type AuditEvent } from './audit-events.js';
+import type { Executor } from './database.js';
+
+// ---- the $filter AST (produced by src/http/odata-filter.ts) -----------------------------------
+
+export type CompareOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
+
+export type FilterValue =
+  | { type: 'string'; value: string }
+  /**
+   * `value` is the instant as toISOString() (millisecond precision, the precision stored). `exact`
+   * is false when the literal had finer precision: `value` is then the literal rounded down.
+   */
+  | { type: 'dateTimeOffset'; value: string; exact: boolean };
+
+export type FilterNode =
+  | { kind: 'and' | 'or'; left: FilterNode; right: FilterNode }
+  | { kind: 'not'; operand: FilterNode }
+  | { kind: 'compare'; field: string; op: CompareOp; value: FilterValue }
+  | { kind: 'startswith'; field: string; value: string }
+  /** `collection/any(v: predicate)`; field names in the predicate are relative to the element */
+  | { kind: 'any'; collection: string; predicate: FilterNode | null };
+
+// ---- compiling it for audit_events ------------------------------------------------------------
+
+/**
+ * How each Graph property is stored. `lowered`: the column holds a lower-cased copy (compare with
+ * the lower-cased literal); `folded`: compare lower(column), which an expression index serves;
+ * `exact`: the stored value is already canonical lower case (ids, result). Nullable columns are
+ * compared null-safely, so `ne` and `not` keep OData's meaning for events without that initiator.
+ */
+interface Column {
+  ref: string;
+  mode: 'lowered' | 'folded' | 'exact';
+  nullable: boolean;
+}
+
+const EVENT_COLUMNS: Readonly<Record<string, Column>> = {
+  id: { ref: 'audit_events.id', mode: 'exact', nullable: false },
+  activityDisplayName: { ref: 'audit_events.activity_display_name', mode: 'folded', nullable: false },
+  loggedByService: { ref: 'audit_events.logged_by_service', mode: 'folded', nullable: false },
+  category: { ref: 'audit_events.category', mode: 'folded', nullable: false },
+  result: { ref: 'audit_events.result', mode: 'exact', nullable: false },
+  correlationId: { ref: 'audit_events.correlation_id', mode: 'folded', nullable: false },
+  'initiatedBy/user/id': { ref: 'audit_events.initiator_user_id', mode: 'lowered', nullable: true },
+  'initiatedBy/user/userPrincipalName': { ref: 'audit_events.initiator_upn', mode: 'lowered', nullable: true },
+  'initiatedBy/user/displayName': { ref: 'audit_events.initiator_display_name', mode: 'lowered', nullable: true },
+  'initiatedBy/app/appId': { ref: 'audit_events.initiator_app_id', mode: 'lowered', nullable: true },
+};
+
+const TARGET_COLUMNS: Readonly<Record<string, Column>> = {
+  id: { ref: 'audit_event_targets.target_id', mode: 'lowered', nullable: false },
+  userPrincipalName: { ref: 'audit_event_targets.target_upn', mode: 'lowered', nullable: true },
+};
+
+const TIME = 'audit_events.activity_date_time';
+const TRUE = sql<SqlBool>`1 = 1`;
+const FALSE = sql<SqlBool>`1 = 0`;
+
+const unsupported = (message: string, data: Record<string, unknown>) => new AppError('request.unsupported_query', { message, data });
+
+/** The SQL condition for a filter on audit_events (with targetResources/any over audit_event_targets). */
+export function compileAuditFilter(node: FilterNode, tenantId: string): RawBuilder<SqlBool> {
+  return compile(node, EVENT_COLUMNS, tenantId, true);
+}
+
+function compile(node: FilterNode, columns: Readonly<Record<string, Column>>, tenantId: string, top: boolean): RawBuilder<SqlBool> {
+  switch (node.kind) {
+    case 'and':
+      return sql<SqlBool>`(${compile(node.left, columns, tenantId, top)} and ${compile(node.right, columns, tenantId, top)})`;
+    case 'or':
+      return sql<SqlBool>`(${compile(node.left, columns, tenantId, top)} or ${compile(node.right, columns, tenantId, top)})`;
+    case 'not':
+      return sql<SqlBool>`(not ${compile(node.operand, columns, tenantId, top)})`;
+    case 'any': {
+      if (!top || node.collection !== 'targetResources') {
+        throw unsupported(`Lambda operators are only supported on targetResources.`, { property: node.collection });
+      }
+      const where = node.predicate ? sql<SqlBool>` and ${compile(node.predicate, TARGET_COLUMNS, tenantId, false)}` : sql``;
+      // `in`, not a correlated exists: a selective target filter can drive the plan from its index
+      return sql<SqlBool>`audit_events.id in (select audit_event_targets.event_id from audit_event_targets where audit_event_targets.tenant_id = ${tenantId}${where})`;
+    }
+    case 'startswith': {
+      const c = column(columns, node.field);
+      const pattern = `${literalFor(c, node.value).replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+      return nullSafe(c, sql<SqlBool>`${target(c)} like ${pattern} escape '\\'`);
+    }
+    case 'compare':
+      if (node.value.type === 'dateTimeOffset') {
+        if (!top || node.field !== 'activityDateTime') throw unsupported(`'${node.field}' cannot be compared with a date and time.`, { property: node.field });
+        return compareTime(node.op, node.value.value, node.value.exact);
+      }
+      return compareString(column(columns, node.field), node.op, node.value.value, node.field);
+  }
+}
+
+function column(columns: Readonly<Record<string, Column>>, field: string): Column {
+  const c = columns[field];
+  if (!c) throw unsupported(`Filtering on property '${field}' is not supported.`, { property: field });
+  return c;
+}
+
+function target(c: Column): RawBuilder<string> {
+  return c.mode === 'folded' ? sql<string>`lower(${sql.ref(c.ref)})` : sql<string>`${sql.ref(c.ref)}`;
+}
+
+function literalFor(c: Column, value: string): string {
+  return c.mode === 'lowered' ? (auditKey(value) ?? '') : value.toLowerCase();
+}
+
+/** A nullable column's condition is false (never SQL null) where the column is null, so `not` inverts it exactly. */
+function nullSafe(c: Column, condition: RawBuilder<SqlBool>): RawBuilder<SqlBool> {
+  return c.nullable ? sql<SqlBool>`(${sql.ref(c.ref)} is not null and ${condition})` : condition;
+}
+
+function compareString(c: Column, op: CompareOp, value: string, field: string): RawBuilder<SqlBool> {
+  const v = literalFor(c, value);
+  if (op === 'eq') return nullSafe(c, sql<SqlBool>`${target(c)} = ${v}`);
+  if (op === 'ne') return c.nullable ? sql<SqlBool>`(${sql.ref(c.ref)} is null or ${target(c)} <> ${v})` : sql<SqlBool>`${target(c)} <> ${v}`;
+  throw unsupported(`The operator '${op}' is not supported on property '${field}'; use eq, ne or startswith.`, { property: field, operator: op });
+}
+
+/**
+ * Stored instants have millisecond precision. A finer literal x lies strictly between two stored
+ * values, so with f = floor(x): s ≥ x ⟺ s > f, s < x ⟺ s ≤ f, s = x never holds.
+ */
+function compareTime(op: CompareOp, value: string, exact: boolean): RawBuilder<SqlBool> {
+  const t = sql.ref(TIME);
+  if (!exact) {
+    if (op === 'eq') return FALSE;
+    if (op === 'ne') return TRUE;
+    if (op === 'ge') op = 'gt';
+    else if (op === 'lt') op = 'le';
+  }
+  const operator = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' }[op];
+  return sql<SqlBool>`${t} ${sql.raw(operator)} ${value}`;
+}
+
+// ---- the query ----------------------------------------------------------------------------------
+
+export type AuditOrder = 'asc' | 'desc';
+
+/** Where a page ends: the keyset every page is ordered and continued by. */
+export interface AuditPosition {
+  activityDateTime: string;
+  id: string;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  /** set when more events match after the last one returned */
+  next: AuditPosition | undefined;
+}
+
+/**
+ * A page of a tenant's events matching `filter`, ordered by (activityDateTime, id) in `order`,
+ * starting after `after`. Keyset paging: events that arrive while a client pages never shift
+ * the pages that follow (in desc order they are newer than any cursor; in asc they come last).
+ */
+export async function queryDirectoryAudits(
+  db: Executor,
+  tenantId: string,
+  filter: FilterNode | null,
+  order: AuditOrder,
+  top: number,
+  after?: AuditPosition,
+): Promise<AuditPage> {
+  let query = db.selectFrom('audit_events').selectAll('audit_events').where('audit_events.tenant_id', '=', tenantId);
+  if (filter) query = query.where(compileAuditFilter(filter, tenantId));
+  if (after) {
+    const t = sql.ref(TIME);
+    const id = sql.ref('audit_events.id');
+    // the first conjunct alone bounds the index range; the second breaks ties at that instant
+    query =
+      order === 'desc'
+        ? query.where(sql<SqlBool>`${t} <= ${after.activityDateTime} and (${t} < ${after.activityDateTime} or ${id} < ${after.id})`)
+        : query.where(sql<SqlBool>`${t} >= ${after.activityDateTime} and (${t} > ${after.activityDateTime} or ${id} > ${after.id})`);
+  }
+  const rows = await query.orderBy('audit_events.activity_date_time', order).orderBy('audit_events.id', order).limit(top + 1).execute();
+  const events = rows.slice(0, top).map(auditEventFromRow);
+  const last = events.at(-1);
+  return { events, next: rows.length > top && last ? { activityDateTime: last.activityDateTime, id: last.id } : undefined };
+}
