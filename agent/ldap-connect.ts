@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { Client } from 'ldapts';
+import { DirectoryRefusal, type DirectoryConnection } from './target.js';
+
+/**
+ * The one way the agent opens an LDAP connection (SPEC 3.6 item 7): ldaps://, or ldap:// upgraded
+ * with StartTLS, always verifying the server's certificate (against caFile when given). A plain
+ * ldap:// URL without StartTLS is refused before any packet is sent, so a password never crosses
+ * the network in clear.
+ */
+export function assertSecureConnection(conn: Pick<DirectoryConnection, 'url' | 'startTls'>): void {
+  let url: URL;
+  try {
+    url = new URL(conn.url);
+  } catch {
+    throw new DirectoryRefusal('other', `not an LDAP URL: ${conn.url}`);
+  }
+  if (url.protocol === 'ldaps:') return;
+  if (url.protocol === 'ldap:' && conn.startTls) return;
+  if (url.protocol === 'ldap:') throw new DirectoryRefusal('other', `refusing ${conn.url}: plain ldap:// without StartTLS would send passwords in clear; use ldaps:// or enable StartTLS`);
+  throw new DirectoryRefusal('other', `refusing ${conn.url}: only ldaps:// or ldap:// with StartTLS`);
+}
+
+function tlsOptions(conn: DirectoryConnection): { ca?: Buffer; rejectUnauthorized: true; servername?: string } {
+  const host = new URL(conn.url).hostname;
+  // SNI must not be an IP address; certificate checks still cover IP SANs
+  const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
+  return { ...(conn.caFile ? { ca: readFileSync(conn.caFile) } : {}), rejectUnauthorized: true, ...(servername ? { servername } : {}) };
+}
+
+/** An unbound, encrypted client (StartTLS done when asked). Call `.bind` yourself; `.unbind()` when done. */
+export async function openClient(conn: DirectoryConnection): Promise<Client> {
+  assertSecureConnection(conn);
+  const tls = tlsOptions(conn);
+  const client = new Client({ url: conn.url, timeout: conn.timeoutMs, connectTimeout: conn.timeoutMs, tlsOptions: tls });
+  if (new URL(conn.url).protocol === 'ldap:') {
+    try {
+      await client.startTLS(tls);
+    } catch (err) {
+      await client.unbind().catch(() => undefined);
+      throw new DirectoryRefusal('unreachable', `StartTLS failed: ${(err as Error).message}`);
+    }
+  }
+  return client;
+}
+
+/** A client bound as the service account. */
+export async function openServiceClient(conn: DirectoryConnection): Promise<Client> {
+  const client = await openClient(conn);
+  try {
+    await client.bind(conn.bindDn, conn.bindPassword);
+  } catch (err) {
+    await client.unbind().catch(() => undefined);
+    throw connectionFailure(err);
+  }
+  return client;
+}
+
+/** Network, TLS and timeout errors become 'unreachable'; a refused service bind 'accessDenied'. */
+export function connectionFailure(err: unknown): DirectoryRefusal {
+  if (err instanceof DirectoryRefusal) return err;
+  const e = err as { code?: unknown; message?: string; name?: string };
+  const message = e.message ?? String(err);
+  if (e.name === 'InvalidCredentialsError' || e.code === 49) return new DirectoryRefusal('accessDenied', `service account bind refused: ${message}`);
+  return new DirectoryRefusal('unreachable', message);
+}
+
+/** RFC 4515 escaping of a value placed in a search filter: \ * ( ) NUL and every non-ASCII byte. */
+export function escapeFilterValue(value: string): string {
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const ch = String.fromCharCode(byte);
+    if (byte < 0x20 || byte > 0x7e || ch === '\\' || ch === '*' || ch === '(' || ch === ')') out += `\\${byte.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return out;
+}
