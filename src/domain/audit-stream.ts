@@ -1,6 +1,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/crypto.js';
 import type { AuditEvent } from '../store/audit-events.js';
+import { toDirectoryAudit } from './audit-view.js';
 import { listAuditWebhookIds } from '../store/audit-webhooks.js';
 import type { Executor } from '../store/database.js';
 import { insertOutboxMessage } from '../store/outbox.js';
@@ -17,31 +18,6 @@ import { insertOutboxMessage } from '../store/outbox.js';
  */
 
 export const SIEM_TEMPLATE = 'directoryAudit';
-
-/** Graph's directoryAudit resource (reference §8.5) for one event: what the SIEM receives. */
-export function toDirectoryAudit(e: AuditEvent): Record<string, unknown> {
-  return {
-    id: e.id,
-    category: e.category,
-    correlationId: e.correlationId,
-    result: e.result,
-    resultReason: e.resultReason,
-    activityDisplayName: e.activityDisplayName,
-    activityDateTime: e.activityDateTime,
-    loggedByService: e.loggedByService,
-    operationType: e.operationType,
-    initiatedBy: { user: e.initiatedBy.user ?? null, app: e.initiatedBy.app ?? null },
-    targetResources: e.targetResources.map((t) => ({
-      id: t.id,
-      displayName: t.displayName,
-      type: t.type,
-      userPrincipalName: t.userPrincipalName,
-      groupType: t.groupType ?? null,
-      modifiedProperties: t.modifiedProperties,
-    })),
-    additionalDetails: e.additionalDetails,
-  };
-}
 
 /** Called by recordAudit right after the insert, in its transaction. */
 export async function streamAuditEvent(deps: { clock: Clock; random: Random }, trx: Executor, event: AuditEvent): Promise<number> {

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutboxWorker, type OutboxWorker } from '../../src/delivery/outbox-worker.js';
-import { siemUrlProblem, toDirectoryAudit } from '../../src/domain/audit-stream.js';
+import { siemUrlProblem } from '../../src/domain/audit-stream.js';
+import { toDirectoryAudit } from '../../src/domain/audit-view.js';
 import { findAuditEvent } from '../../src/store/audit-events.js';
 import { createTestContext, testDialects, type TestContext } from '../helpers/context.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../../errors.js';
 import { hmac, safeEqual } from '../../../lib/crypto.js';
 import type { Services } from '../../../services.js';
+import { toDirectoryAudit } from '../../../domain/audit-view.js';
 import { findAuditEvent, type AuditEvent } from '../../../store/audit-events.js';
 import { queryDirectoryAudits, type AuditOrder, type AuditPosition } from '../../../store/audit-query.js';
 import { authorize } from '../../auth.js';
@@ -137,32 +138,7 @@ export function decodeAuditSkipToken(services: Pick<Services, 'secretBox'>, tena
 // ---- the Graph shape ----------------------------------------------------------------------------
 
 export function graphDirectoryAudit(e: AuditEvent, select?: readonly Property[]): Record<string, unknown> {
-  const user = e.initiatedBy.user;
-  const app = e.initiatedBy.app;
-  const full: Record<Property, unknown> = {
-    id: e.id,
-    category: e.category,
-    correlationId: e.correlationId,
-    result: e.result,
-    resultReason: e.resultReason,
-    activityDisplayName: e.activityDisplayName,
-    activityDateTime: e.activityDateTime,
-    loggedByService: e.loggedByService,
-    operationType: e.operationType,
-    initiatedBy: {
-      user: user ? { id: user.id, displayName: user.displayName, userPrincipalName: user.userPrincipalName, ipAddress: user.ipAddress } : null,
-      app: app ? { appId: app.appId, displayName: app.displayName, servicePrincipalId: app.servicePrincipalId, servicePrincipalName: app.servicePrincipalName } : null,
-    },
-    targetResources: e.targetResources.map((t) => ({
-      id: t.id,
-      displayName: t.displayName,
-      type: t.type,
-      userPrincipalName: t.userPrincipalName,
-      groupType: t.groupType ?? null,
-      modifiedProperties: t.modifiedProperties.map((p) => ({ displayName: p.displayName, oldValue: p.oldValue, newValue: p.newValue })),
-    })),
-    additionalDetails: e.additionalDetails.map((d) => ({ key: d.key, value: d.value })),
-  };
+  const full = toDirectoryAudit(e);
   return select ? Object.fromEntries(select.map((p) => [p, full[p]])) : full;
 }
 
