@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the services the test suite needs, on loopback only, in a temporary folder, and exports
 # their addresses. Source it:  . scripts/start-services.sh   (then call stop_services when done).
-# PostgreSQL: POSTERN_TEST_PG_URL. Later issues add slapd, Samba AD DC and Chromium here.
+# PostgreSQL: POSTERN_TEST_PG_URL; slapd + ppolicy: POSTERN_TEST_SLAPD_* (scripts/start-slapd.sh);
+# Samba AD DC: POSTERN_TEST_AD_* (scripts/start-samba.sh).
 set -euo pipefail
 
 POSTERN_SERVICES_DIR=$(mktemp -d /tmp/postern-services.XXXXXX)
@@ -29,7 +30,15 @@ start_postgres() {
   echo "start-services: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 }
 
+POSTERN_SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=start-slapd.sh
+. "$POSTERN_SCRIPTS_DIR/start-slapd.sh"
+# shellcheck source=start-samba.sh
+. "$POSTERN_SCRIPTS_DIR/start-samba.sh"
+
 stop_services() {
+  stop_samba || true
+  stop_slapd || true
   if [ -n "${POSTERN_PG_BIN:-}" ]; then
     as_postgres "$POSTERN_PG_BIN/pg_ctl -D $POSTERN_SERVICES_DIR/pg/data -m immediate stop" >/dev/null 2>&1 || true
   fi
@@ -37,4 +46,6 @@ stop_services() {
 }
 
 start_postgres
+start_slapd
+start_samba
 set +euo pipefail
