@@ -32,8 +32,11 @@ function tlsOptions(conn: DirectoryConnection): { ca?: Buffer; rejectUnauthorize
 export async function openClient(conn: DirectoryConnection): Promise<Client> {
   assertSecureConnection(conn);
   const tls = tlsOptions(conn);
-  const client = new Client({ url: conn.url, timeout: conn.timeoutMs, connectTimeout: conn.timeoutMs, tlsOptions: tls });
-  if (new URL(conn.url).protocol === 'ldap:') {
+  const ldaps = new URL(conn.url).protocol === 'ldaps:';
+  // ldapts opens TLS at connect time whenever tlsOptions is set, even for ldap://: give them only
+  // for ldaps://, and to startTLS() otherwise
+  const client = new Client({ url: conn.url, timeout: conn.timeoutMs, connectTimeout: conn.timeoutMs, ...(ldaps ? { tlsOptions: tls } : {}) });
+  if (!ldaps) {
     try {
       await client.startTLS(tls);
     } catch (err) {
@@ -65,12 +68,18 @@ export function connectionFailure(err: unknown): DirectoryRefusal {
   return new DirectoryRefusal('unreachable', message);
 }
 
-/** RFC 4515 escaping of a value placed in a search filter: \ * ( ) NUL and every non-ASCII byte. */
+/**
+ * RFC 4515 escaping of a value placed in a search filter string: \ * ( ) NUL and the other ASCII
+ * control characters become \xx. Non-ASCII characters stay as they are (RFC 4515 allows UTF-8 there):
+ * ldapts 8 decodes each \xx escape to one character and re-encodes the string as UTF-8, so escaping
+ * the bytes of a multi-byte character would corrupt it. Binary values (objectGUID) need ldapts's
+ * filter objects instead of a string.
+ */
 export function escapeFilterValue(value: string): string {
   let out = '';
-  for (const byte of Buffer.from(value, 'utf8')) {
-    const ch = String.fromCharCode(byte);
-    if (byte < 0x20 || byte > 0x7e || ch === '\\' || ch === '*' || ch === '(' || ch === ')') out += `\\${byte.toString(16).padStart(2, '0')}`;
+  for (const ch of value) {
+    const code = ch.codePointAt(0)!;
+    if (code < 0x20 || code === 0x7f || ch === '\\' || ch === '*' || ch === '(' || ch === ')') out += `\\${code.toString(16).padStart(2, '0')}`;
     else out += ch;
   }
   return out;
