@@ -39,6 +39,7 @@ const schema = z.object({
   SSPR_SMS_PER_IP_PER_HOUR: z.coerce.number().int().min(0).max(1_000_000).default(20),
   SSPR_SMS_PER_PREFIX_PER_HOUR: z.coerce.number().int().min(0).max(1_000_000).default(200),
   SSPR_MIN_RESPONSE_MS: z.coerce.number().int().min(0).max(5000).default(300),
+  WRITEBACK_JOB_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
 });
 
 export interface Config {
@@ -63,6 +64,8 @@ export interface Config {
   readonly ssprSmsBudget: { readonly perIp: number; readonly perPrefix: number };
   /** the least time any answer about a reset flow takes (0 = no floor), against timing-based account discovery */
   readonly ssprMinResponseMs: number;
+  /** how long an interactive writeback operation waits for an agent before SSPR_0030 (default 10 s) */
+  readonly writebackJobTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +106,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     ssprSmsBudget: { perIp: e.SSPR_SMS_PER_IP_PER_HOUR, perPrefix: e.SSPR_SMS_PER_PREFIX_PER_HOUR },
     ssprMinResponseMs: e.SSPR_MIN_RESPONSE_MS,
+    writebackJobTimeoutMs: e.WRITEBACK_JOB_TIMEOUT_MS,
   });
 }
 

@@ -26,6 +26,7 @@ export const errorCodes = {
   'auth.invalid_credentials': { status: 401, graph: 'Authorization_RequestDenied', message: 'Your account or password is incorrect.' },
   'auth.account_locked': { status: 423, graph: 'Authorization_RequestDenied', message: 'Your account is temporarily locked to prevent unauthorized use. Try again later, and if you still have trouble, contact your admin.' },
   'auth.account_disabled': { status: 403, graph: 'Authorization_RequestDenied', message: 'Your account has been disabled. Contact your admin.' },
+  'auth.onprem_unreachable': { status: 503, graph: 'serviceNotAvailable', message: "We can't sign you in right now: your organization's on-premises directory, which checks your password, can't be reached. Try again later." },
   'auth.password_expired': { status: 403, graph: 'Authorization_RequestDenied', message: 'Your password has expired or must be changed before you can sign in.' },
 
   // directory objects
@@ -88,6 +89,15 @@ export const errorCodes = {
   'sspr.intent_unavailable': { status: 400, graph: 'Request_BadRequest', message: 'Your organization does not allow unlocking an account without resetting its password.' },
   'sspr.already_contacted': { status: 409, graph: 'Request_BadRequest', message: 'Your administrator was already contacted from this password reset session. Wait for them to get in touch.' },
   'sspr.sms_budget': { status: 429, graph: 'TooManyRequests', message: 'Too many text messages and calls were requested from your network or to your country recently. Try again in an hour, use another verification method, or contact your admin.' },
+
+  // password writeback agents (issue 7)
+  'agent.unauthenticated': { status: 401, graph: 'InvalidAuthenticationToken', message: 'The agent credential is missing or not valid. Send "Authorization: Agent <credential>".' },
+  'agent.disabled': { status: 403, graph: 'Authorization_RequestDenied', message: 'Password writeback is disabled for this agent by an administrator.' },
+  'agent.registration_token_invalid': { status: 401, graph: 'InvalidAuthenticationToken', message: 'The registration token is not valid, has expired or was already used. Ask an administrator for a new one.' },
+  'agent.not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The writeback agent does not exist in this tenant.' },
+  'agent.job_not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The writeback job does not exist or was not claimed by this agent.' },
+  'agent.result_conflict': { status: 409, graph: 'Request_BadRequest', message: 'A different result was already recorded for this job.' },
+  'writeback.refused': { status: 400, graph: 'Request_BadRequest', message: 'Your on-premises directory refused the password.' },
 
   'internal': { status: 500, graph: 'generalException', message: 'Something went wrong on our side. Use the request id to ask your admin.' },
 } as const satisfies Record<string, { status: number; graph: string; message: string }>;

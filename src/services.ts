@@ -9,6 +9,8 @@ import { TokenService } from './domain/tokens.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { SecretBox, systemRandom, type Random } from './lib/crypto.js';
 import { openDatabase, type Db, type Dialect } from './store/database.js';
+import type { WritebackSeam } from './domain/sspr/writeback.js';
+import { createWriteback } from './writeback/service.js';
 
 /** Everything the app needs, built once. Tests build it with a pinned clock or random. */
 export interface Services {
@@ -24,6 +26,8 @@ export interface Services {
   readonly mailer: Mailer;
   readonly sms: SmsSender;
   readonly voice: VoiceCaller;
+  /** on-premises password operations through the writeback agents (SPEC 3.6) */
+  readonly writeback: WritebackSeam;
   close(): Promise<void>;
 }
 
@@ -54,6 +58,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     mailer: overrides.mailer ?? createMailer(config),
     sms: overrides.sms ?? createSmsSender(config),
     voice: overrides.voice ?? createVoiceCaller(config),
+    writeback: createWriteback({ db: handle.db, clock, random }, { timeoutMs: config.writebackJobTimeoutMs }),
     close: () => handle.close(),
   };
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { createOutboxWorker } from '../delivery/outbox-worker.js';
 import { createReminderScheduler } from '../domain/expiry-reminders.js';
+import { startWritebackSweeper } from '../writeback/retry.js';
 import { AUDIT_RETENTION_INTERVAL_MS, createAuditRetentionScheduler } from '../domain/audit-retention.js';
 import { HOUSEKEEPING_INTERVAL_MS, sweepExpired } from '../domain/housekeeping.js';
 import { hostname } from 'node:os';
@@ -44,10 +45,13 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
   // audit retention: hourly, one node at a time (a database lease); removes in batches and anchors the chain
   const retention = createAuditRetentionScheduler(services, `${hostname()}:${process.pid}`, {}, app.log);
   retention.start(AUDIT_RETENTION_INTERVAL_MS);
+  // writeback: expire lapsed jobs and apply on-premises successes whose cloud write failed, every minute
+  const stopWritebackSweep = startWritebackSweeper(services, (err) => app.log.warn({ err }, 'writeback sweep failed'));
   const stop = async (): Promise<void> => {
     clearInterval(sweep);
     await reminders.stop();
     await retention.stop();
+    stopWritebackSweep();
     await outbox.stop();
     await app.close();
     await services.close();

@@ -10,6 +10,9 @@ import { modified, recordAudit, type RequestContext } from './audit.js';
 import { isLocked, unlockUser } from './lockout.js';
 import { assertMayActOnUser } from './reset-permission.js';
 import { getUser } from './users.js';
+import { findTenantById } from '../store/tenants.js';
+import { ssprPolicyOf } from './sspr-policy.js';
+import { writeback as noWriteback, writebackDetails, type WritebackSeam } from './sspr/writeback.js';
 
 /**
  * An administrator's actions on another user's account that are not a password reset: unlocking a
@@ -21,6 +24,7 @@ export interface AdminAccountDeps {
   readonly db: Db;
   readonly clock: Clock;
   readonly random: Random;
+  readonly writeback?: WritebackSeam;
 }
 
 const target = (u: User, modifiedProperties: ReturnType<typeof modified>[] = []) => ({
@@ -45,9 +49,15 @@ export async function adminUnlockUser(deps: AdminAccountDeps, ctx: RequestContex
   const caller = callerOf(ctx);
   const user = await getUser(deps, caller.tenantId, key);
   await assertMayActOnUser(deps.db, caller, user, 'unlock');
+  // An on-premises account (writeback on) is unlocked in the directory first, whether or not the
+  // cloud's smart lockout holds it: the lock the user is hitting may be the directory's.
+  const tenant = await findTenantById(deps.db, user.tenantId);
+  const onPremises = (user.passwordSource !== 'cloud' || user.onPremisesSyncEnabled === true) && tenant !== undefined && ssprPolicyOf(tenant).writebackEnabled;
+  const done = onPremises ? await (deps.writeback ?? noWriteback).unlock({ tenantId: user.tenantId, userId: user.id }) : null;
   return deps.db.transaction().execute(async (trx) => {
     const state = await readLockoutStateForUpdate(trx, user.id);
-    if (!state || !isLocked(state, deps.clock.now())) return false;
+    const locked = state !== undefined && isLocked(state, deps.clock.now());
+    if (!locked && !done) return false;
     await unlockUser(trx, user.id);
     await recordAudit(deps, trx, ctx, {
       tenantId: user.tenantId,
@@ -55,7 +65,8 @@ export async function adminUnlockUser(deps: AdminAccountDeps, ctx: RequestContex
       category: 'UserManagement',
       loggedByService: 'Self-service Password Management',
       operationType: 'Update',
-      targets: [target(user, [modified('LockedUntil', [state.lockedUntil], [null])])],
+      targets: [target(user, locked ? [modified('LockedUntil', [state.lockedUntil], [null])] : [])],
+      ...(done ? { additionalDetails: writebackDetails(done) } : {}),
     });
     return true;
   });

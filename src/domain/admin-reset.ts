@@ -15,7 +15,8 @@ import { assertPasswordAllowed, recordPasswordHistory, violationsOf, type Passwo
 import { passwordPolicyOf } from './policies.js';
 import { assertMayActOnUser } from './reset-permission.js';
 import { ssprPolicyOf, type SsprPolicy } from './sspr-policy.js';
-import { writeback as defaultWriteback, type WritebackSeam } from './sspr/writeback.js';
+import { writeback as defaultWriteback, refusalReasonOf, writebackDetails, type WritebackDone, type WritebackSeam } from './sspr/writeback.js';
+import { markCloudApplied } from '../store/writeback-jobs.js';
 import { generateTemporaryPassword } from './temporary-password.js';
 import { getUser } from './users.js';
 
@@ -92,10 +93,25 @@ export async function prepareAdminReset(deps: AdminResetDeps, ctx: RequestContex
   }
 }
 
-/** The on-premises directory sets the password first; a refusal there leaves the cloud untouched. */
-export async function pushToOnPremises(deps: AdminResetDeps, target: User, prepared: PreparedReset): Promise<void> {
-  if (!prepared.onPremises) return;
-  await (deps.writeback ?? defaultWriteback).resetPassword({ tenantId: target.tenantId, userId: target.id, newPassword: prepared.password });
+/**
+ * The on-premises directory sets the password first; a refusal there leaves the cloud untouched.
+ * With the cloud hash the job can be completed in the cloud later (OnPremisesSuccessCloudFailure).
+ */
+export async function pushToOnPremises(
+  deps: AdminResetDeps,
+  target: User,
+  prepared: PreparedReset,
+  extra: { passwordHash?: string; mustChange?: boolean } = {},
+): Promise<WritebackDone | null> {
+  if (!prepared.onPremises) return null;
+  return (deps.writeback ?? defaultWriteback).resetPassword({
+    tenantId: target.tenantId,
+    userId: target.id,
+    newPassword: prepared.password,
+    mustChange: extra.mustChange ?? true,
+    unlock: false,
+    cloudHash: extra.passwordHash ?? null,
+  });
 }
 
 /**
@@ -110,16 +126,17 @@ export async function writeAdminReset(
   ctx: RequestContext,
   target: User,
   prepared: PreparedReset,
-  change: { passwordHash: string; forceChange: boolean; now: string },
+  change: { passwordHash: string; forceChange: boolean; now: string; done?: WritebackDone | null },
 ): Promise<void> {
   const { passwordHash, forceChange, now } = change;
   await setPasswordHash(trx, target.id, { passwordHash, changedAt: now, forceChange });
+  if (change.done) await markCloudApplied(trx, change.done.jobId);
   await recordPasswordHistory(trx, target.id, passwordHash, now, prepared.historyCount);
   await revokeSignInSessions(trx, target.tenantId, target.id, now);
   await deleteSessionsOfUser(trx, target.id);
   await revokeRefreshTokensOfUser(trx, target.id, now);
   await recordAudit(deps, trx, ctx, { tenantId: target.tenantId, activity: 'Reset user password', category: 'UserManagement', operationType: 'Update', targets: [userTarget(target)] });
-  await auditAdminReset(deps, trx, ctx, target, { result: 'success', reason: '', onPremises: prepared.onPremises });
+  await auditAdminReset(deps, trx, ctx, target, { result: 'success', reason: '', onPremises: prepared.onPremises, done: change.done ?? null });
   if (prepared.ssprPolicy.notifyUserOnReset) await notifyPasswordResetByAdmin(deps, trx, target, now, forceChange);
 }
 
@@ -155,8 +172,11 @@ export async function resetPasswordByAdmin(
     resourceLocation: `/v1.0/users/${target.id}/authentication/passwordMethods/${PASSWORD_METHOD_ID}`,
   });
 
+  // hashed before the job leaves, so the cloud side can be completed if it fails after the directory's success
+  const passwordHash = await deps.hasher.hash(prepared.password);
+  let done: WritebackDone | null;
   try {
-    await pushToOnPremises(deps, target, prepared);
+    done = await pushToOnPremises(deps, target, prepared, { passwordHash, mustChange: true });
   } catch (err) {
     const detail = writebackFailure(err);
     const operation = newOperation('failed', detail.statusDetail, deps.clock.now().toISOString());
@@ -167,11 +187,10 @@ export async function resetPasswordByAdmin(
     return { operation, newPassword: null };
   }
 
-  const passwordHash = await deps.hasher.hash(prepared.password);
   const now = deps.clock.now().toISOString();
   const operation = newOperation('succeeded', null, now);
   await deps.db.transaction().execute(async (trx) => {
-    await writeAdminReset(deps, trx, ctx, target, prepared, { passwordHash, forceChange: true, now });
+    await writeAdminReset(deps, trx, ctx, target, prepared, { passwordHash, forceChange: true, now, done });
     await insertAuthenticationOperation(trx, operation);
   });
   return { operation, newPassword: prepared.generated ? prepared.password : null };
@@ -184,6 +203,9 @@ function writebackFailure(err: unknown): { statusDetail: string; reason: string 
       statusDetail: 'The on-premises directory could not be reached through the Postern writeback agent (SSPR_0030). The password was not changed.',
       reason: 'OnPremisesConnectivityFailure',
     };
+  }
+  if (err instanceof AppError && err.code === 'writeback.refused') {
+    return { statusDetail: `The on-premises directory refused the password: ${err.message} The password was not changed.`, reason: `OnPremisesPasswordRefused: ${refusalReasonOf(err)}` };
   }
   if (err instanceof AppError) return { statusDetail: `The on-premises directory refused the password: ${err.message} The password was not changed.`, reason: err.code };
   return { statusDetail: 'The Postern writeback agent failed. The password was not changed.', reason: 'OnPremisesAgentError' };
@@ -199,7 +221,7 @@ async function auditAdminReset(
   trx: Executor,
   ctx: RequestContext,
   target: User,
-  outcome: { result: 'success' | 'failure'; reason: string; onPremises: boolean },
+  outcome: { result: 'success' | 'failure'; reason: string; onPremises: boolean; done?: WritebackDone | null },
 ): Promise<void> {
   await recordAudit(deps, trx, ctx, {
     tenantId: target.tenantId,
@@ -210,7 +232,7 @@ async function auditAdminReset(
     result: outcome.result,
     resultReason: outcome.reason,
     targets: [userTarget(target)],
-    additionalDetails: [{ key: 'OnPremisesAgent', value: agentOf(outcome.onPremises) }],
+    additionalDetails: outcome.done ? writebackDetails(outcome.done) : [{ key: 'OnPremisesAgent', value: agentOf(outcome.onPremises) }],
   });
 }
 

@@ -65,7 +65,8 @@ export type Capability =
   | 'reports.read'
   | 'policies.audit'
   | 'users.authenticationMethods'
-  | 'users.revokeSessions';
+  | 'users.revokeSessions'
+  | 'writeback.manage';
 
 /** Application permissions that grant each capability. */
 const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
@@ -95,6 +96,8 @@ const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
   'users.authenticationMethods': ['UserAuthenticationMethod.ReadWrite.All'],
   // Graph: revokeSignInSessions, least privileged first
   'users.revokeSessions': ['User.RevokeSessions.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  // writeback agents: delegated admins only (Hybrid Identity / Global Administrator)
+  'writeback.manage': [],
 };
 
 /**
@@ -139,6 +142,7 @@ const BY_ROLE: Record<Capability, readonly string[] | '*'> = {
     ROLE.helpdeskAdministrator,
     ROLE.passwordAdministrator,
   ],
+  'writeback.manage': [ROLE.globalAdministrator, ROLE.hybridIdentityAdministrator],
 };
 
 export function can(principal: Principal, capability: Capability): boolean {

@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
+import { verifyLdapHash } from './ldap-hashes.js';
 
 /** The narrow interface the domain needs for password hashing. */
 export interface Hasher {
   hash(password: string): Promise<string>;
   verify(encoded: string, password: string): Promise<boolean>;
-  /** true when `encoded` was made with other parameters than the current ones */
+  /** true when `encoded` was made with other parameters than the current ones (never for imported `{…}` hashes) */
   needsRehash(encoded: string): boolean;
 }
 
@@ -17,6 +18,8 @@ export interface Argon2Params {
 
 /**
  * argon2id through @node-rs/argon2, whose work runs on libuv's threadpool, never on the event loop.
+ * `verify` also takes the `{SCHEME}…` values imported by password hash sync (src/domain/ldap-hashes.ts):
+ * the encoded value names its scheme, so one stored column serves cloud and synced users.
  * A semaphore sized to the cores keeps hashing from starving the pool's other users (file and DNS
  * work, and the SQLite driver's neighbours) and bounds memory to cores × memoryCost.
  */
@@ -34,12 +37,14 @@ export function createArgon2Hasher(params: Argon2Params, concurrency = available
     verify: (encoded, password) =>
       limit(async () => {
         try {
+          if (encoded.startsWith('{')) return await verifyLdapHash(encoded, password);
           return await verify(encoded, password);
         } catch {
           return false; // a malformed stored hash is a failed verification, not a crash
         }
       }),
-    needsRehash: (encoded) => !encoded.startsWith(marker),
+    // An imported hash belongs to the directory: the next sync would put it back, so never replace it.
+    needsRehash: (encoded) => !encoded.startsWith('{') && !encoded.startsWith(marker),
   };
 }
 

@@ -6,6 +6,7 @@ import { deleteExpiredSessions } from '../store/sessions.js';
 import { deleteSsprLeftovers } from '../store/sspr.js';
 import { deleteVerificationCodesBefore } from '../store/verification-codes.js';
 import { sweepAbandonedFlows } from './sspr/abandon.js';
+import { sweepWriteback, type WritebackSweepResult } from '../writeback/retry.js';
 
 export const HOUSEKEEPING_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 3_600_000;
@@ -19,6 +20,8 @@ export interface SweepResult {
   abandonedFlows: number;
   /** flows, counters, blocks, CAPTCHA solutions and verification codes that can never matter again */
   ssprRows: number;
+  /** writeback: cloud sides applied after an on-premises success, stale jobs expired, old keys removed */
+  writeback: WritebackSweepResult;
 }
 
 /**
@@ -36,5 +39,6 @@ export async function sweepExpired(deps: { db: Db; clock: Clock; random: Random 
   const ssprRows =
     (await deleteSsprLeftovers(deps.db, { now, flowsBefore: new Date(nowDate.getTime() - FLOW_RETENTION_MS).toISOString(), attemptsBefore: dayAgo })) +
     (await deleteVerificationCodesBefore(deps.db, dayAgo));
-  return { sessions, refreshTokens, abandonedFlows, ssprRows };
+  const writeback = await sweepWriteback(deps);
+  return { sessions, refreshTokens, abandonedFlows, ssprRows, writeback };
 }

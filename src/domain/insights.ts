@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import { listFinishedJobs } from '../store/writeback-jobs.js';
 import type { AuditInitiator } from '../store/audit-events.js';
 import type { Executor } from '../store/database.js';
 import { countByInitiator, listDailyCounts, listDailyFacets } from '../store/insights.js';
@@ -75,7 +76,9 @@ export interface Insights {
     byMethod: Record<GraphMethodName, number>;
   };
   adminResetsByAdmin: { initiatedBy: AuditInitiator; succeeded: number; failed: number; total: number }[];
-  writeback: { available: false; successRate: null; averageLatencyMs: null; note: string };
+  writeback:
+    | { available: false; successRate: null; averageLatencyMs: null; note: string }
+    | { available: true; jobs: number; succeeded: number; successRate: number; averageLatencyMs: number | null; p50LatencyMs: number | null; note: string };
 }
 
 export interface InsightsRange {
@@ -117,6 +120,7 @@ export async function getInsights(deps: InsightsDeps, tenantId: string, q: Insig
     countByInitiator(deps.db, tenantId, ADMIN_RESET, `${range.from}T00:00:00.000Z`, before),
     registrationCoverage(deps, tenantId, now),
   ]);
+  const writebackJobs = await listFinishedJobs(deps.db, tenantId, `${range.from}T00:00:00.000Z`, before);
 
   const byDay = new Map<string, InsightsDay>(
     range.days.map((day) => [day, { day, ...(Object.fromEntries(SERIES_NAMES.map((s) => [s, zeroResults()])) as Record<SeriesName, ResultCounts>), flowOutcomes: zeroOutcomes() }]),
@@ -174,12 +178,31 @@ export async function getInsights(deps: InsightsDeps, tenantId: string, q: Insig
     topFailureReasons: [...reasons.values()].sort((a, b) => byCount(a, b, a.reason, b.reason)).slice(0, TOP_REASONS),
     registrationCoverage: coverage,
     adminResetsByAdmin: [...perAdmin.values()].sort((a, b) => byCount(a, b, adminName(a.initiatedBy), adminName(b.initiatedBy))),
-    writeback: {
-      available: false,
-      successRate: null,
-      averageLatencyMs: null,
-      note: 'Not available: password writeback to an on-premises directory does not exist yet (issue 7). Its success rate and latency will appear here once it does.',
-    },
+    writeback: writebackFigures(writebackJobs),
+  };
+}
+
+/**
+ * Writeback operations of the range (password reset, change, unlock; not pass-through sign-ins):
+ * success rate over every finished job (a refusal or a timeout counts against it), and latency of the
+ * answered ones as the agent measured it.
+ */
+function writebackFigures(jobs: { state: string; durationMs: number | null }[]): Insights['writeback'] {
+  if (jobs.length === 0) {
+    return { available: false, successRate: null, averageLatencyMs: null, note: 'Not available: no password writeback operations in this range.' };
+  }
+  const succeeded = jobs.filter((j) => j.state === 'succeeded').length;
+  const latencies = jobs.map((j) => j.durationMs).filter((d): d is number => d !== null).sort((a, b) => a - b);
+  const average = latencies.length === 0 ? null : Math.round(latencies.reduce((a, b) => a + b, 0) / latencies.length);
+  const p50 = latencies.length === 0 ? null : (latencies[Math.floor((latencies.length - 1) / 2)] ?? null);
+  return {
+    available: true,
+    jobs: jobs.length,
+    succeeded,
+    successRate: Math.round((succeeded / jobs.length) * 1000) / 1000,
+    averageLatencyMs: average,
+    p50LatencyMs: p50,
+    note: 'successRate: succeeded / finished operations (refused and timed-out ones count as failures); latency as measured by the agent.',
   };
 }
 

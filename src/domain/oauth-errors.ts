@@ -12,7 +12,8 @@ export type OAuthErrorName =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'invalid_tenant'
-  | 'server_error';
+  | 'server_error'
+  | 'temporarily_unavailable';
 
 export class OAuthError extends Error {
   override readonly name = 'OAuthError';

@@ -10,9 +10,12 @@ import { enqueueMessage, type MessageDeps } from './messages.js';
 import { auditReasonFor, checkPasswordShape } from './password-policy.js';
 import { assertPasswordAllowed, policyViolationError, recordPasswordHistory, violationsOf } from './password-rules.js';
 import { signInWithPassword, type SignInDeps } from './sign-in.js';
+import { ssprPolicyOf } from './sspr-policy.js';
+import { writeback as noWriteback, refusalReasonOf, writebackDetails, type WritebackDone, type WritebackSeam } from './sspr/writeback.js';
+import { markCloudApplied } from '../store/writeback-jobs.js';
 
 /** Sign-in's needs (the current password is verified like a sign-in) plus queuing the notice. */
-export type ChangePasswordDeps = SignInDeps & MessageDeps;
+export type ChangePasswordDeps = SignInDeps & MessageDeps & { readonly writeback?: WritebackSeam };
 
 export interface ChangePasswordInput {
   tenantId: string;
@@ -63,9 +66,11 @@ export async function changeOwnPassword(deps: ChangePasswordDeps, ctx: RequestCo
   }
 
   const passwordHash = await deps.hasher.hash(input.newPassword);
+  const done = await changeOnPremises(deps, ctx, tenant, user, input, passwordHash);
   const now = deps.clock.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
     await setPasswordHash(trx, user.id, { passwordHash, changedAt: now, forceChange: false });
+    if (done) await markCloudApplied(trx, done.jobId);
     await recordPasswordHistory(trx, user.id, passwordHash, now, policy.historyCount);
     await updateUser(trx, user.tenantId, user.id, { forceChangePasswordNextSignInWithMfa: false }, now);
     await deleteOtherSessionsOfUser(trx, user.id, input.keepSessionToken === undefined ? undefined : sha256(input.keepSessionToken));
@@ -77,10 +82,31 @@ export async function changeOwnPassword(deps: ChangePasswordDeps, ctx: RequestCo
       loggedByService: 'Self-service Password Management',
       operationType: 'Update',
       targets: [userTarget(user)],
+      ...(done ? { additionalDetails: writebackDetails(done) } : {}),
     });
     await notifyPasswordChanged(deps, trx, user, now, 'change');
   });
   return { ...user, passwordHash, lastPasswordChangeDateTime: now, forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false };
+}
+
+/**
+ * A password that lives on-premises (hashSync, passThrough) is changed there first, as the user (the
+ * directory checks the old password, history and age); a refusal or no agent leaves the cloud untouched.
+ * The cloud hash travels with the job for the OnPremisesSuccessCloudFailure retry.
+ */
+async function changeOnPremises(deps: ChangePasswordDeps, ctx: RequestContext, tenant: Tenant, user: User, input: ChangePasswordInput, cloudHash: string): Promise<WritebackDone | null> {
+  if (user.passwordSource === 'cloud') return null;
+  if (!ssprPolicyOf(tenant).writebackEnabled) {
+    await auditFailure(deps, ctx, tenant, user, 'PasswordWritebackNotEnabled');
+    throw new AppError('password.onprem_writeback_off', { data: { ssprCode: 'SSPR_0010' } });
+  }
+  try {
+    return await (deps.writeback ?? noWriteback).changePassword({ tenantId: tenant.id, userId: user.id, oldPassword: input.currentPassword, newPassword: input.newPassword, cloudHash });
+  } catch (err) {
+    const reason = err instanceof AppError && err.code === 'writeback.refused' ? `OnPremisesPasswordRefused: ${refusalReasonOf(err)}` : 'OnPremisesConnectivityFailure';
+    await auditFailure(deps, ctx, tenant, user, reason);
+    throw err;
+  }
 }
 
 async function auditFailure(deps: SignInDeps, ctx: RequestContext, tenant: Tenant, user: User, reason: string): Promise<void> {

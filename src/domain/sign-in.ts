@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AppError } from '../errors.js';
 import type { SecretBox } from '../lib/crypto.js';
 import { readLockoutStateForUpdate } from '../store/lockout.js';
 import { findTenantById } from '../store/tenants.js';
@@ -8,9 +9,12 @@ import type { Hasher } from './hasher.js';
 import { applyFailure, badPasswordFingerprint, CLEARED_LOCKOUT, isLocked, lockoutPolicyOf, needsReset } from './lockout.js';
 import { expiryPolicyOf, passwordExpiry, type PasswordExpiry } from './password-expiry.js';
 import { MAX_PASSWORD_CODE_POINTS } from './password-policy.js';
+import { writeback as noWriteback, type WritebackSeam } from './sspr/writeback.js';
 
 export interface SignInDeps extends DomainDeps {
   readonly secretBox: Pick<SecretBox, 'derive'>;
+  /** pass-through authentication: the agent checks the password against the directory (services.writeback) */
+  readonly writeback?: Pick<WritebackSeam, 'verifyPassword'>;
 }
 
 export interface SignInInput {
@@ -34,9 +38,14 @@ export type SignInResult =
   | { readonly ok: false; readonly reason: Exclude<SignInFailure, 'password_expired'> };
 
 /**
- * Verifies a UPN and password. Every path spends exactly one argon2 verification (against the user's
+ * Verifies a UPN and password. Every path spends at least one argon2 verification (against the user's
  * hash, or a decoy hash with the same parameters), so response time does not tell unknown, locked
  * or disabled users from wrong passwords. Lockout state is read and written in the users row.
+ *
+ * Synced users (SPEC 3.6): a hashSync user's stored hash is the one imported from the directory
+ * ({SSHA}, {CRYPT}…, verified by the Hasher); a passThrough user's password is checked by an agent
+ * against the directory. A wrong password counts toward lockout either way; an agent that cannot be
+ * reached is auth.onprem_unreachable, never "wrong password".
  */
 export async function signInWithPassword(deps: SignInDeps, input: SignInInput): Promise<SignInResult> {
   // Nothing longer than any policy allows can be right; do not hand 64 KiB to argon2 either.
@@ -45,7 +54,8 @@ export async function signInWithPassword(deps: SignInDeps, input: SignInInput): 
 
   let user = input.userPrincipalName.length <= 256 ? await findUserByUpn(deps.db, input.userPrincipalName) : undefined;
   if (user && input.tenantId !== undefined && user.tenantId !== input.tenantId) user = undefined;
-  if (!user?.passwordHash) {
+  const passThrough = user?.passwordSource === 'passThrough';
+  if (!user || (!passThrough && !user.passwordHash)) {
     await deps.hasher.verify(await decoyHash(deps.hasher), candidate);
     return { ok: false, reason: 'invalid_credentials' };
   }
@@ -57,11 +67,13 @@ export async function signInWithPassword(deps: SignInDeps, input: SignInInput): 
     return { ok: false, reason: 'locked' };
   }
 
-  const verified = (await deps.hasher.verify(user.passwordHash, candidate)) && !tooLong;
-  if (!verified) return recordFailure(deps, user, input.password, now);
+  const check = passThrough ? await verifyOnPremises(deps, user, candidate, tooLong) : await verifyStored(deps.hasher, user.passwordHash!, candidate);
+  if (check === 'locked' || check === 'disabled') return { ok: false, reason: check };
+  if (check === 'unknown') return { ok: false, reason: 'invalid_credentials' };
+  if (!check || tooLong) return recordFailure(deps, user, input.password, now);
 
   const signedIn = user;
-  const rehash = deps.hasher.needsRehash(signedIn.passwordHash!) ? await deps.hasher.hash(input.password) : undefined;
+  const rehash = signedIn.passwordSource === 'cloud' && deps.hasher.needsRehash(signedIn.passwordHash!) ? await deps.hasher.hash(input.password) : undefined;
   const tenant = await findTenantById(deps.db, signedIn.tenantId);
   if (!tenant) return { ok: false, reason: 'invalid_credentials' };
   const expiryPolicy = expiryPolicyOf(tenant);
@@ -99,6 +111,46 @@ async function recordFailure(deps: SignInDeps, user: User, password: string, now
     if (outcome.counted) await setLockoutState(trx, user.id, outcome.state);
     return { ok: false, reason: outcome.locked ? 'locked' : 'invalid_credentials' };
   });
+}
+
+/**
+ * An imported hash of a cheap scheme ({SSHA} takes microseconds) is paired with a decoy argon2
+ * verification, so a hash-synced account costs what any other does.
+ */
+async function verifyStored(hasher: Hasher, encoded: string, candidate: string): Promise<boolean> {
+  if (!encoded.startsWith('{') || /^\{ARGON2\}/i.test(encoded)) return hasher.verify(encoded, candidate);
+  const [verified] = await Promise.all([hasher.verify(encoded, candidate), decoyHash(hasher).then((d) => hasher.verify(d, candidate))]);
+  return verified;
+}
+
+/**
+ * Pass-through: the agent binds as the user (verifyPassword job). A decoy argon2 verification runs
+ * beside it, so the answer never comes faster than a cloud user's. The directory's "locked out" and
+ * "disabled" (AD says so only after the right password) are answered as such; "not found" like an
+ * unknown user, uncounted; anything else (no agent, no answer, the agent lacks rights) is an error
+ * that says the directory could not be asked.
+ */
+async function verifyOnPremises(deps: SignInDeps, user: User, candidate: string, tooLong: boolean): Promise<boolean | 'locked' | 'disabled' | 'unknown'> {
+  const decoy = decoyHash(deps.hasher).then((d) => deps.hasher.verify(d, candidate));
+  if (tooLong || candidate.length === 0) {
+    await decoy;
+    return false;
+  }
+  const seam = deps.writeback ?? noWriteback;
+  const [outcome] = await Promise.all([
+    seam.verifyPassword({ tenantId: user.tenantId, userId: user.id, password: candidate }).then(
+      (ok) => ({ ok }),
+      (err: unknown) => ({ err }),
+    ),
+    decoy,
+  ]);
+  if ('ok' in outcome) return outcome.ok;
+  const reason = outcome.err instanceof AppError && outcome.err.code === 'writeback.refused' ? outcome.err.data?.reason : undefined;
+  if (reason === 'wrongPassword') return false;
+  if (reason === 'lockedOut') return 'locked';
+  if (reason === 'accountDisabled') return 'disabled';
+  if (reason === 'notFound') return 'unknown';
+  throw new AppError('auth.onprem_unreachable', { cause: outcome.err, data: { reason: typeof reason === 'string' ? reason : 'unreachable' } });
 }
 
 /**

@@ -42,6 +42,10 @@ export interface Database {
   authentication_operations: AuthenticationOperationsTable;
   audit_anchors: AuditAnchorsTable;
   audit_webhooks: AuditWebhooksTable;
+  agent_registration_tokens: AgentRegistrationTokensTable;
+  writeback_agents: WritebackAgentsTable;
+  writeback_agent_keys: WritebackAgentKeysTable;
+  writeback_jobs: WritebackJobsTable;
 }
 
 export type Bool = 0 | 1;
@@ -96,6 +100,10 @@ export interface UsersTable {
   sign_in_sessions_valid_from: string;
   created_at: string;
   updated_at: string;
+  /** directory sync (migration 2026_11_26_0700_directory_sync): sAMAccountName / uid, DN, the last run that saw the user */
+  on_premises_sam_account_name?: string | null;
+  on_premises_distinguished_name?: string | null;
+  last_sync_run?: string | null;
 }
 
 export interface GroupsTable {
@@ -109,6 +117,12 @@ export interface GroupsTable {
   created_at: string;
   /** 1 = role-assignable (set at creation, immutable); its direct members hold its directory roles */
   is_assignable_to_role: Bool;
+  /** directory sync (migration 2026_11_26_0700_directory_sync): objectGUID / entryUUID; null for cloud groups */
+  on_premises_immutable_id?: string | null;
+  on_premises_sync_enabled?: Bool | null;
+  on_premises_sam_account_name?: string | null;
+  on_premises_distinguished_name?: string | null;
+  last_sync_run?: string | null;
 }
 
 export interface GroupMembersTable {
@@ -431,6 +445,63 @@ export interface AuditWebhooksTable {
   created_at: string;
 }
 
+/** Writeback (migration 2026_11_26_0600_writeback). */
+export interface AgentRegistrationTokensTable {
+  token_hash: string;
+  tenant_id: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  agent_id: string | null;
+}
+
+export interface WritebackAgentsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  version: string;
+  directory_kind: string;
+  credential_hash: string;
+  enabled: Bool;
+  created_at: string;
+  last_heartbeat_at: string | null;
+  directory_reachable: Bool;
+  directory_detail: string | null;
+  jobs_applied: number;
+  jobs_refused: number;
+  sync_requested: Bool;
+}
+
+export interface WritebackAgentKeysTable {
+  kid: string;
+  agent_id: string;
+  public_jwk: string; // JSON
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface WritebackJobsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  kind: string;
+  sealed: string | null;
+  state: 'pending' | 'claimed' | 'succeeded' | 'refused' | 'expired';
+  agent_id: string | null;
+  created_at: string;
+  claimed_at: string | null;
+  finished_at: string | null;
+  expires_at: string;
+  reason: string | null;
+  detail: string | null;
+  duration_ms: number | null;
+  correlation_id: string | null;
+  cloud_hash: string | null;
+  cloud_applied: Bool;
+  late: Bool;
+  cloud_options: string | null;
+}
+
 export type Db = Kysely<Database>;
 export type Executor = Kysely<Database> | Transaction<Database>;
 export type Dialect = 'sqlite' | 'postgres';
@@ -450,8 +521,22 @@ export function openDatabase(url: string): DbHandle {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
+    // Planner statistics, which SQLite never gathers by itself: sampled (analysis_limit keeps it to
+    // milliseconds on a large log), for tables never analysed or much changed, at open and at close,
+    // as https://sqlite.org/lang_analyze.html#recommended_usage_pattern advises. The audit queries
+    // pin their plans and do not depend on these (BENCHMARKS.md, audit-queries).
+    sqlite.pragma('analysis_limit = 400');
+    sqlite.pragma('optimize = 0x10002');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    return { db, dialect: 'sqlite', close: () => db.destroy() };
+    const close = async () => {
+      try {
+        if (sqlite.open) sqlite.pragma('optimize');
+      } catch {
+        // statistics are an optimisation: a busy or read-only database closes without them
+      }
+      await db.destroy();
+    };
+    return { db, dialect: 'sqlite', close };
   }
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // An idle connection can die under us (server restart, failover, an admin terminating backends).

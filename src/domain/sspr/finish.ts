@@ -14,7 +14,10 @@ import { listRoleMembers } from '../role-assignments.js';
 import { ROLE } from '../roles.js';
 import { recordSsprEvent, STEP } from './audit.js';
 import { loadFlow, type LoadedFlow, type SsprDeps } from './flows.js';
-import { writeback } from './writeback.js';
+import { markCloudApplied } from '../../store/writeback-jobs.js';
+import { writeback as noWriteback, refusalReasonOf, writebackDetails, type WritebackDone, type WritebackSeam } from './writeback.js';
+
+type FinishDeps = SsprDeps & { readonly writeback?: WritebackSeam };
 
 /**
  * The end of a flow (reference §2.2 steps 7–10): a new password through the policy engine, or an
@@ -32,7 +35,7 @@ async function verifiedFlow(deps: SsprDeps, token: string): Promise<LoadedFlow &
   return loaded as LoadedFlow & { user: User };
 }
 
-export async function resetPassword(deps: SsprDeps, ctx: RequestContext, token: string, newPassword: string): Promise<void> {
+export async function resetPassword(deps: FinishDeps, ctx: RequestContext, token: string, newPassword: string): Promise<void> {
   const { flow, user, tenant, policy } = await verifiedFlow(deps, token);
   if (!tenant) throw new AppError('sspr.flow_not_found');
   let passwordPolicy;
@@ -49,25 +52,41 @@ export async function resetPassword(deps: SsprDeps, ctx: RequestContext, token: 
     }
     throw err;
   }
+  // The hash comes first: it travels with the writeback job, so an on-premises success followed by a
+  // failure here is applied to the cloud later (OnPremisesSuccessCloudFailure, src/writeback/retry.ts).
+  const passwordHash = await deps.hasher.hash(newPassword);
+  let done: WritebackDone | null = null;
   if (user.passwordSource !== 'cloud') {
     // Writeback on (eligibility refused it otherwise): the on-premises directory decides first.
-    await writeback.resetPassword({ tenantId: tenant.id, userId: user.id, newPassword });
+    try {
+      done = await (deps.writeback ?? noWriteback).resetPassword({ tenantId: tenant.id, userId: user.id, newPassword, mustChange: false, unlock: true, cloudHash: passwordHash });
+    } catch (err) {
+      await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, flow, 'Reset password (self-service)', writebackReason(err), 'failure', writebackDetails(null)));
+      throw err;
+    }
   }
-  const passwordHash = await deps.hasher.hash(newPassword);
   const now = deps.clock.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
     if (!(await setFlowStatus(trx, flow.id, ['verified'], 'completed', now))) throw new AppError('sspr.flow_not_found');
     await setPasswordHash(trx, user.id, { passwordHash, changedAt: now, forceChange: false });
+    if (done) await markCloudApplied(trx, done.jobId);
     await recordPasswordHistory(trx, user.id, passwordHash, now, passwordPolicy.historyCount);
     await updateUser(trx, user.tenantId, user.id, { forceChangePasswordNextSignInWithMfa: false }, now);
     await unlockUser(trx, user.id);
     await revokeEverything(trx, user, now);
     await clearAttempts(trx, flow.subject);
-    await recordSsprEvent(deps, trx, ctx, user, flow, 'Reset password (self-service)', '', 'success', [{ key: 'Methods', value: flow.verified.join(', ') }]);
+    await recordSsprEvent(deps, trx, ctx, user, flow, 'Reset password (self-service)', '', 'success', [{ key: 'Methods', value: flow.verified.join(', ') }, ...writebackDetails(done)]);
     await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.succeeded, 'success', [{ key: 'Result', value: 'Succeeded' }]);
     if (policy.notifyUserOnReset) await notifyPasswordChanged(deps, trx, user, now, 'reset');
     if (flow.admin && policy.notifyAdminsOnAdminReset) await notifyOtherAdmins(deps, trx, user, now);
   });
+}
+
+/** Azure's result reasons for a writeback failure (reference §6.9). */
+function writebackReason(err: unknown): string {
+  if (err instanceof AppError && err.code === 'writeback.refused') return `OnPremisesPasswordRefused: ${refusalReasonOf(err)}`;
+  if (err instanceof AppError && err.code === 'sspr.onprem_unreachable') return 'OnPremisesConnectivityFailure';
+  return 'OnPremisesAgentError';
 }
 
 /** Sessions and refresh tokens issued before now stop working; web sessions are deleted outright. */
@@ -91,14 +110,16 @@ async function notifyOtherAdmins(deps: SsprDeps, trx: Executor, admin: User, now
 }
 
 /** POST …/unlock: "I know my password" — the lockout is cleared, the password stays. */
-export async function unlockAccount(deps: SsprDeps, ctx: RequestContext, token: string): Promise<void> {
+export async function unlockAccount(deps: FinishDeps, ctx: RequestContext, token: string): Promise<void> {
   const { flow, user, policy } = await verifiedFlow(deps, token);
   if (!policy.allowUnlockWithoutReset) throw new AppError('sspr.intent_unavailable');
+  // an on-premises account is locked on-premises too: the directory unlocks it first
+  const done = user.passwordSource !== 'cloud' ? await (deps.writeback ?? noWriteback).unlock({ tenantId: user.tenantId, userId: user.id }) : null;
   const now = deps.clock.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
     if (!(await setFlowStatus(trx, flow.id, ['verified'], 'completed', now))) throw new AppError('sspr.flow_not_found');
     await unlockUser(trx, user.id);
-    await recordSsprEvent(deps, trx, ctx, user, flow, 'Unlock user account (self-service)', '', 'success', [{ key: 'Methods', value: flow.verified.join(', ') }]);
+    await recordSsprEvent(deps, trx, ctx, user, flow, 'Unlock user account (self-service)', '', 'success', [{ key: 'Methods', value: flow.verified.join(', ') }, ...writebackDetails(done)]);
     await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.unlocked, 'success', [{ key: 'Result', value: 'Succeeded' }]);
   });
 }

@@ -23,6 +23,10 @@ import { reportRoutes } from './api/reports.js';
 import { auditExportRoutes } from './api/audit-export.js';
 import { auditAdminRoutes } from './api/audit-admin.js';
 import { insightsRoutes } from './api/insights.js';
+import { agentSyncRoutes } from './agent/sync.js';
+import { agentChannelRoutes } from './agent/channel.js';
+import { agentJobRoutes } from './agent/jobs.js';
+import { writebackAgentRoutes } from './api/writeback-agents.js';
 
 /** Every route of the app, mounted in one place. */
 export function registerRoutes(app: FastifyInstance, services: Services): void {
@@ -49,4 +53,8 @@ export function registerRoutes(app: FastifyInstance, services: Services): void {
   auditExportRoutes(app, services);
   auditAdminRoutes(app, services);
   insightsRoutes(app, services);
+  agentSyncRoutes(app, services);
+  agentChannelRoutes(app, services);
+  agentJobRoutes(app, services);
+  writebackAgentRoutes(app, services);
 }

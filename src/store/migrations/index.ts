@@ -10,6 +10,8 @@ import * as authenticationOperations from './2026_11_26_0200_authentication_oper
 import * as auditQuery from './2026_11_26_0300_audit_query.js';
 import * as auditRetention from './2026_11_26_0400_audit_retention.js';
 import * as auditDailyCounts from './2026_11_26_0500_audit_daily_counts.js';
+import * as writeback from './2026_11_26_0600_writeback.js';
+import * as directorySync from './2026_11_26_0700_directory_sync.js';
 
 /** A static map, so migrations ship inside the build and run the same from src or dist. */
 const migrations: Record<string, Migration> = {
@@ -24,6 +26,8 @@ const migrations: Record<string, Migration> = {
   '2026_11_26_0300_audit_query': auditQuery,
   '2026_11_26_0400_audit_retention': auditRetention,
   '2026_11_26_0500_audit_daily_counts': auditDailyCounts,
+  '2026_11_26_0600_writeback': writeback,
+  '2026_11_26_0700_directory_sync': directorySync,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -24,7 +24,7 @@ export function insightsRoutes(app: FastifyInstance, services: Services): void {
       description:
         `days: one entry per UTC day of the range (at most ${MAX_DAYS}), each series (selfServiceResets, passwordChanges, selfServiceUnlocks, adminUnlocks, registrations, blocks, adminResets) as {success, failure, timeout}, and flowOutcomes by the classic result. ` +
         `methodsUsed: methods of successful self-service resets and unlocks. topFailureReasons: the ${TOP_REASONS} most common result reasons of failed password events. ` +
-        'registrationCoverage: the registration report totals now (not per range). writeback: null figures and a note until password writeback exists.',
+        'registrationCoverage: the registration report totals now (not per range). writeback: success rate, average and median latency of writeback jobs in the range (pass-through sign-in checks excluded); null figures and a note when there were none.',
       tags: ['Reports'],
       auth: 'admin',
       querystring: query,

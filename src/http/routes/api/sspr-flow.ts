@@ -103,7 +103,7 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
 
   app.post(
     `${BASE}/flows/:flowId/password`,
-    { ...evenPaced, ...doc({ summary: 'Set the new password once every required verification passed', tags: ['Self-service password reset'], auth: 'none', params: flowParams, body: passwordBody, responses: { 200: '{result: "Succeeded"}', 400: 'The password breaks the policy (details list each rule)', 403: 'Not verified yet', 502: 'The on-premises directory could not be reached (SSPR_0030)' } }) },
+    { ...evenPaced, ...doc({ summary: 'Set the new password once every required verification passed', tags: ['Self-service password reset'], auth: 'none', params: flowParams, body: passwordBody, responses: { 200: '{result: "Succeeded"}', 403: 'Not verified yet', 503: 'The on-premises directory could not be reached (SSPR_0030)', 400: 'The password breaks the policy, or the on-premises directory refused it (writeback.refused names the reason)' } }) },
     handle(async (request, reply) => {
       const { flowId } = flowParams.parse(request.params);
       const { newPassword } = passwordBody.parse(request.body);

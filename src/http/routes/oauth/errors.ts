@@ -35,6 +35,8 @@ export function sendOAuthError(request: FastifyRequest, reply: FastifyReply, err
  * handler renders them here in the OAuth shape.
  */
 export function appErrorAsOAuth(err: AppError): OAuthError {
+  // Azure's AADSTS80001 (OnPremiseStoreIsNotAvailable): no authentication agent could reach the directory
+  if (err.code === 'auth.onprem_unreachable') return new OAuthError('temporarily_unavailable', 80001, 'The authentication agent is unable to connect to the on-premises directory. Try again later.', 503);
   if (err.code === 'internal') return new OAuthError('server_error', 500011, 'Something went wrong on our side. Try again.', 500);
   return new OAuthError('invalid_request', 9002313, `Invalid request. ${err.message}`, err.status >= 400 && err.status < 500 ? err.status : 400);
 }

@@ -19,6 +19,8 @@ export function tokenRoutes(app: FastifyInstance, services: Services): void {
     secretBox: services.secretBox,
     tokens: services.tokens,
     publicUrl: services.config.publicUrl,
+    // pass-through users are verified by a writeback agent
+    writeback: services.writeback,
   };
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/token', async (request, reply) => {
     try {
