@@ -5,6 +5,7 @@ import { createApplication } from '../domain/applications.js';
 import { createTenant, resolveTenant, systemContext } from '../domain/tenants.js';
 import { createServices, type Services } from '../services.js';
 import { migrateToLatest } from '../store/migrate.js';
+import { registerAgentCommands } from './agent.js';
 import { registerAuditCommands } from './audit.js';
 import { serve } from './serve.js';
 
@@ -115,6 +116,7 @@ export async function runCli(argv: string[], io: CliIo = processIo, env?: Record
     });
 
   registerAuditCommands(program, io, env);
+  registerAgentCommands(program, io, env);
 
   try {
     await program.parseAsync(argv);
