@@ -40,6 +40,7 @@ const schema = z.object({
   SSPR_SMS_PER_PREFIX_PER_HOUR: z.coerce.number().int().min(0).max(1_000_000).default(200),
   SSPR_MIN_RESPONSE_MS: z.coerce.number().int().min(0).max(5000).default(300),
   WRITEBACK_JOB_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  SYNC_DISABLE_THRESHOLD: z.coerce.number().int().min(0).max(10_000_000).default(500),
 });
 
 export interface Config {
@@ -66,6 +67,8 @@ export interface Config {
   readonly ssprMinResponseMs: number;
   /** how long an interactive writeback operation waits for an agent before SSPR_0030 (default 10 s) */
   readonly writebackJobTimeoutMs: number;
+  /** a directory sync run disabling more users than this disables nobody (accidental-delete prevention) */
+  readonly syncDisableThreshold: number;
 }
 
 export class ConfigError extends Error {
@@ -107,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     ssprSmsBudget: { perIp: e.SSPR_SMS_PER_IP_PER_HOUR, perPrefix: e.SSPR_SMS_PER_PREFIX_PER_HOUR },
     ssprMinResponseMs: e.SSPR_MIN_RESPONSE_MS,
     writebackJobTimeoutMs: e.WRITEBACK_JOB_TIMEOUT_MS,
+    syncDisableThreshold: e.SYNC_DISABLE_THRESHOLD,
   });
 }
 

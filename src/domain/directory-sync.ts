@@ -30,7 +30,13 @@ export interface SyncAgent {
   name: string;
 }
 
-export type SyncDeps = Pick<DomainDeps, 'db' | 'clock' | 'random'>;
+export type SyncDeps = Pick<DomainDeps, 'db' | 'clock' | 'random'> & {
+  /** accidental-disable prevention (Azure's "prevent accidental deletes", default 500) */
+  readonly syncDisableThreshold?: number;
+};
+
+/** Azure AD Connect's default export deletion threshold. */
+export const DEFAULT_SYNC_DISABLE_THRESHOLD = 500;
 
 /**
  * Applies one page of a directory sync run (SPEC 3.6): groups, then users (matched by their anchor,
@@ -173,15 +179,43 @@ export async function applySyncBatch(deps: SyncDeps, agent: SyncAgent, batch: Sy
     await markSeen(trx, 'users', tenantId, seen.map((s) => s.id), batch.runId);
     await syncMemberships(trx, log, { tenantId, now, groups, users: seen.map((s) => ({ id: s.id, groupAnchors: s.source.groupAnchors })), runId: batch.runId });
 
-    if (batch.final) answer.disabled += await disableUnseen(trx, log, tenantId, batch.runId, now);
+    if (batch.final) {
+      const outcome = await disableUnseen(trx, log, tenantId, batch.runId, now, deps.syncDisableThreshold ?? DEFAULT_SYNC_DISABLE_THRESHOLD);
+      if (typeof outcome === 'number') answer.disabled += outcome;
+      else answer.disablePrevented = outcome;
+    }
     await log.flush(deps, trx, ctx);
   });
   return answer;
 }
 
-/** The final batch: enabled synced users this run never saw are disabled (kept, not deleted) and signed out. */
-async function disableUnseen(trx: Executor, log: SyncAuditLog, tenantId: string, runId: string, now: string): Promise<number> {
+/**
+ * The final batch: enabled synced users this run never saw are disabled (kept, not deleted) and
+ * signed out — unless that would be more than the threshold (an empty or mis-scoped run, a wrong base
+ * DN): then nobody is disabled and one failed event says why, as Azure's accidental-delete prevention.
+ */
+async function disableUnseen(
+  trx: Executor,
+  log: SyncAuditLog,
+  tenantId: string,
+  runId: string,
+  now: string,
+  threshold: number,
+): Promise<number | { wouldDisable: number; threshold: number }> {
   const unseen = await findUnseenSyncedUsers(trx, tenantId, runId);
+  if (unseen.length > threshold) {
+    log.add({
+      tenantId,
+      activity: 'Disable account',
+      category: 'UserManagement',
+      operationType: 'Update',
+      result: 'failure',
+      resultReason: `Accidental-disable prevention: this sync run would disable ${unseen.length} users, more than the threshold of ${threshold}; nobody was disabled. Check the agent's base DN and filter.`,
+      targets: [],
+      additionalDetails: [{ key: 'SyncRunId', value: runId }, { key: 'WouldDisable', value: String(unseen.length) }],
+    });
+    return { wouldDisable: unseen.length, threshold };
+  }
   await disableUsers(trx, tenantId, unseen.map((u) => u.id), now);
   for (const u of unseen) {
     log.add({

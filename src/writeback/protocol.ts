@@ -136,4 +136,6 @@ export interface SyncAnswer {
   disabled: number;
   groupsCreated: number;
   groupsUpdated: number;
+  /** set when the final batch would have disabled more users than the threshold allows: nobody was disabled */
+  disablePrevented?: { wouldDisable: number; threshold: number };
 }

@@ -136,6 +136,18 @@ describe.each(testDialects())('directory sync from an agent on %s', (dialect) =>
     expect((await events('Disable account')).map((e) => (JSON.parse(e.target_resources) as { id: string }[])[0]!.id)).toEqual([u9.id]);
   }, 120_000);
 
+  it('an empty final run disables nobody (more than the threshold of 500 would go) and audits why', async () => {
+    const enabledBefore = (await syncedUsers()).filter((u) => u.account_enabled === 1).length;
+    expect(enabledBefore).toBeGreaterThan(500);
+    const res = await post(batch([], []));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ disabled: 0, disablePrevented: { wouldDisable: enabledBefore, threshold: 500 } });
+    expect((await syncedUsers()).filter((u) => u.account_enabled === 1)).toHaveLength(enabledBefore);
+    const refused = (await events('Disable account')).filter((e) => e.result === 'failure');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.result_reason).toContain(`would disable ${enabledBefore} users`);
+  }, 120_000);
+
   it('stores names with LDAP filter and SQL metacharacters verbatim, and derives a valid UPN when the directory has none', async () => {
     const odd = user(5000, {
       anchor: 'u-odd', name: '*)(uid=*', dn: 'uid=\\2a\\29\\28uid\\3d\\2a,ou=people,dc=example,dc=test', userPrincipalName: null, mail: null,

@@ -36,7 +36,7 @@ export function agentSyncRoutes(app: FastifyInstance, services: Services): void 
       const agent = await authenticateAgent(services, request);
       const batch = syncBatch.parse(request.body);
       const ctx = requestContext(request, null);
-      const answer = await applySyncBatch(services, agent, batch, { ipAddress: ctx.ipAddress, correlationId: ctx.correlationId });
+      const answer = await applySyncBatch({ ...services, syncDisableThreshold: services.config.syncDisableThreshold }, agent, batch, { ipAddress: ctx.ipAddress, correlationId: ctx.correlationId });
       return reply.header('cache-control', 'no-store').send(answer);
     },
   );
