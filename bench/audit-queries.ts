@@ -11,9 +11,9 @@
  * rebuilt after, and fills the summary tables as recordAudit would have.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
@@ -37,6 +37,7 @@ const self = fileURLToPath(import.meta.url);
 const env = (databaseUrl: string, dir: string) => loadConfig({ DATABASE_URL: databaseUrl, POSTERN_SECRET_KEY: SECRET, POSTERN_DATA_DIR: dir, LOG_LEVEL: 'silent', PORT: '0' });
 
 function p95(samples: number[]): number {
+  if (samples.length === 0) return NaN;
   const s = [...samples].sort((a, b) => a - b);
   return Math.round(s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)]! * 10) / 10;
 }
@@ -227,6 +228,7 @@ const TARGET_COLUMNS = ['event_id', 'position', 'tenant_id', 'activity_date_time
 
 function sqliteSink(file: string): SeedSink & { close(): void } {
   const db = new SQLite(file);
+  db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
   db.pragma('cache_size = -1000000');
   const ev = db.prepare(`insert into audit_events (${EVENT_COLUMNS.join(',')}) values (${EVENT_COLUMNS.map(() => '?').join(',')})`);
@@ -256,7 +258,25 @@ async function pgSink(url: string): Promise<SeedSink & { close(): Promise<void> 
 
 // ---- one dialect ----------------------------------------------------------------------------
 
-async function benchDialect(dialect: 'sqlite' | 'postgres', databaseUrl: string, dir: string): Promise<Record<string, unknown>> {
+interface Seeded {
+  main: string;
+  users: number;
+  userId: (n: number) => string;
+  activities: string[];
+  mainEvents: number;
+  seedSeconds?: number;
+  loadSeconds?: number;
+}
+
+/** An already seeded database (BENCH_SQLITE_FILE that exists): the main tenant is the one with the most events. */
+async function seededSummary(services: Services): Promise<Seeded> {
+  const rows = await services.db.selectFrom('audit_daily_counts').select((eb) => ['tenant_id', eb.fn.sum<string | number>('count').as('n')]).groupBy('tenant_id').execute();
+  const top = rows.map((r) => ({ tenant: r.tenant_id, n: Number(r.n) })).sort((a, b) => b.n - a.n)[0];
+  if (!top) throw new Error('the reused database holds no audit events');
+  return { main: top.tenant, users: USERS, userId, activities: KINDS.map((k) => k.activity), mainEvents: top.n };
+}
+
+async function seed(dialect: 'sqlite' | 'postgres', databaseUrl: string, dir: string): Promise<Seeded> {
   let services = createServices(env(databaseUrl, dir));
   await migrateToLatest(services.db);
   const main = (await createTenant(services, systemContext(services), { name: 'Bench', domain: 'bench.test', adminUpn: 'admin@bench.test', adminPassword: 'Quokka-Vortex-Lantern-8' })).tenant.id;
@@ -304,6 +324,23 @@ async function benchDialect(dialect: 'sqlite' | 'postgres', databaseUrl: string,
       .execute();
   }
   const seedSeconds = Math.round((performance.now() - started) / 100) / 10;
+  const loadSeconds = Math.round((loaded - started) / 100) / 10;
+  await services.close();
+  process.stderr.write(`  seeded and indexed in ${seedSeconds} s\n`);
+  return { main, users: summary.users, userId: summary.userId, activities: summary.activities, mainEvents: summary.mainEvents, seedSeconds, loadSeconds };
+}
+
+async function benchDialect(dialect: 'sqlite' | 'postgres', databaseUrl: string, dir: string, reuse: boolean): Promise<Record<string, unknown>> {
+  const seeded = reuse ? undefined : await seed(dialect, databaseUrl, dir);
+  if (process.env.BENCH_SEED_ONLY === '1') return { figure: 'audit queries on a large log', dialect, seededOnly: true, ...seeded, userId: undefined };
+  const services = createServices(env(databaseUrl, dir));
+  await migrateToLatest(services.db);
+  const summary = seeded ?? (await seededSummary(services));
+  const main = summary.main;
+  if (dialect === 'sqlite' && process.env.BENCH_SQLITE_ANALYZE === 'now') {
+    await sql.raw('pragma analysis_limit = 1000').execute(services.db);
+    await sql.raw('analyze').execute(services.db);
+  }
 
   // (a) filtered first pages, newest first, top 50
   const weekAgo = new Date(Date.now() - 7 * 86_400_000).toISOString();
@@ -325,14 +362,16 @@ async function benchDialect(dialect: 'sqlite' | 'postgres', databaseUrl: string,
   };
   const pageP95: Record<string, number> = {};
   const all: number[] = [];
-  for (const [name, filter] of Object.entries(pages)) {
+  // BENCH_EXPORT_ONLY=1 (on a kept database): only (c), to look at the export alone
+  const exportOnly = process.env.BENCH_EXPORT_ONLY === '1';
+  for (const [name, filter] of exportOnly ? [] : Object.entries(pages)) {
     const samples = await timed(40, (i) => queryDirectoryAudits(services.db, main, filter(i), 'desc', 50));
     pageP95[name] = p95(samples);
     all.push(...samples);
   }
 
   // (b) the insights of the last 30 days
-  const insightSamples = await timed(20, () => getInsights(services, main, {}));
+  const insightSamples = exportOnly ? [NaN] : await timed(20, () => getInsights(services, main, {}));
 
   // (c) a 1-million-row export in a fresh process
   const offset = Math.min(EXPORT_ROWS, summary.mainEvents) - 1;
@@ -343,10 +382,11 @@ async function benchDialect(dialect: 'sqlite' | 'postgres', databaseUrl: string,
   const result = {
     figure: 'audit queries on a large log',
     dialect,
-    events: EVENTS,
-    seedSeconds,
-    sqliteAnalyze: dialect === 'sqlite' ? process.env.BENCH_SQLITE_ANALYZE !== '0' : undefined,
-    loadSeconds: Math.round((loaded - started) / 100) / 10,
+    events: summary.mainEvents,
+    seedSeconds: summary.seedSeconds,
+    // '0': none by the seed (the server's own PRAGMA optimize at open/close still samples); 'now': ANALYZE before measuring
+    sqliteAnalyze: dialect === 'sqlite' ? (process.env.BENCH_SQLITE_ANALYZE ?? (summary.seedSeconds === undefined ? 'as kept' : 'after seeding')) : undefined,
+    loadSeconds: summary.loadSeconds,
     pageP95Ms: p95(all),
     pageP95MsByFilter: pageP95,
     insights30DaysP95Ms: p95(insightSamples),
@@ -363,6 +403,9 @@ interface ExportResult {
   seconds?: number;
   peakRssMb?: number;
   baselineRssMb?: number;
+  peakHeapUsedMb?: number;
+  peakExternalMb?: number;
+  peakLiveHeapMb?: number | undefined;
   /** what the export added to the idle server's resident memory */
   growthRssMb?: number;
   skipped?: string;
@@ -373,7 +416,7 @@ interface ExportResult {
  * resident memory; this process is the client, reading the CSV from a real socket as a stream.
  */
 async function runExport(databaseUrl: string, dir: string, tenantId: string, from: string | undefined): Promise<ExportResult> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--export', databaseUrl, dir, tenantId], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''), '--import', 'tsx', self, '--export', databaseUrl, dir, tenantId], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
   let buffered = '';
   let wake: (() => void) | undefined;
@@ -402,7 +445,7 @@ async function runExport(databaseUrl: string, dir: string, tenantId: string, fro
   const seconds = Math.round((performance.now() - t) / 100) / 10;
   child.stdin.end('done\n');
   const memory = await next();
-  return { rows: newlines - 1, bytes, seconds, peakRssMb: Number(memory.peakRssMb), baselineRssMb: Number(memory.baselineRssMb), growthRssMb: Math.round((Number(memory.peakRssMb) - Number(memory.baselineRssMb)) * 10) / 10 };
+  return { rows: newlines - 1, bytes, seconds, peakRssMb: Number(memory.peakRssMb), baselineRssMb: Number(memory.baselineRssMb), peakHeapUsedMb: Number(memory.peakHeapUsedMb), peakExternalMb: Number(memory.peakExternalMb), peakLiveHeapMb: memory.peakLiveHeapMb as number | undefined, growthRssMb: Math.round((Number(memory.peakRssMb) - Number(memory.baselineRssMb)) * 10) / 10 };
 }
 
 /** The child: the server on a real socket, sampling its own resident memory until told to stop. */
@@ -420,31 +463,47 @@ async function exportChild(databaseUrl: string, dir: string, tenantId: string): 
   global.gc?.();
   const baseline = process.memoryUsage().rss;
   let peak = baseline;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+  let peakHeap = 0;
+  let peakExternal = 0;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+    peakExternal = Math.max(peakExternal, m.external + m.arrayBuffers);
+  }, 10);
+  // BENCH_GC_PROBE=1: a full collection every 500 ms, to tell live memory from garbage not yet collected
+  let peakLive = 0;
+  const probe = process.env.BENCH_GC_PROBE === '1' ? setInterval(() => { global.gc?.(); peakLive = Math.max(peakLive, process.memoryUsage().heapUsed); }, 500) : undefined;
   console.log(JSON.stringify({ address, token }));
   for await (const _ of process.stdin) break;
   clearInterval(sampler);
+  clearInterval(probe);
   await app.close();
   await services.close();
   const mb = (n: number) => Math.round(n / 1e5) / 10;
-  console.log(JSON.stringify({ peakRssMb: mb(peak), baselineRssMb: mb(baseline) }));
+  console.log(JSON.stringify({ peakRssMb: mb(peak), baselineRssMb: mb(baseline), peakHeapUsedMb: mb(peakHeap), peakExternalMb: mb(peakExternal), peakLiveHeapMb: probe ? mb(peakLive) : undefined }));
 }
 
 // ---- PostgreSQL server ----------------------------------------------------------------------
 
-async function postgresUrl(): Promise<{ url: string; stop(): void } | { skipped: string }> {
+async function postgresUrl(): Promise<{ url: string; reuse: boolean; stop(): void } | { skipped: string }> {
   const given = process.env.POSTERN_TEST_PG_URL;
   const base = given ?? startCluster();
   if (typeof base !== 'string') return base;
-  const name = `postern_bench_${process.pid}`;
+  // BENCH_PG_DATABASE (with POSTERN_TEST_PG_URL): seed that database and keep it, or measure it again when it exists
+  const kept = given ? process.env.BENCH_PG_DATABASE : undefined;
+  if (kept !== undefined && !/^[a-z_][a-z0-9_]*$/.test(kept)) throw new Error('BENCH_PG_DATABASE: a plain lower-case name');
+  const name = kept ?? `postern_bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: given ?? base });
   await admin.connect();
-  await admin.query(`create database ${name}`);
+  const reuse = (await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1;
+  if (!reuse) await admin.query(`create database ${name}`);
   await admin.end();
   const url = new URL(given ?? base);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
+    reuse,
     stop: () => {
       if (!given) stopCluster?.();
     },
@@ -486,13 +545,16 @@ if (process.argv[2] === '--export') {
   let failed = false;
   const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',');
   if (dialects.includes('sqlite')) {
-    const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'postern-bench-audit-'));
+    // BENCH_SQLITE_FILE: seed that file and keep it, or measure it again (no seeding) when it exists
+    const file = process.env.BENCH_SQLITE_FILE;
+    const reuse = file !== undefined && existsSync(file);
+    const dir = file ? dirname(file) : mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'postern-bench-audit-'));
     try {
-      const r = await benchDialect('sqlite', `sqlite:${join(dir, 'bench.db')}`, dir);
+      const r = await benchDialect('sqlite', `sqlite:${file ?? join(dir, 'bench.db')}`, dir, reuse);
       console.log(JSON.stringify(r));
-      failed ||= !r.pass;
+      failed ||= r.pass === false;
     } finally {
-      if (process.env.BENCH_KEEP === '1') console.error(`kept ${dir}`);
+      if (process.env.BENCH_KEEP === '1' || file) console.error(`kept ${dir}`);
       else rmSync(dir, { recursive: true, force: true });
     }
   }
@@ -502,9 +564,9 @@ if (process.argv[2] === '--export') {
     else {
       const dir = mkdtempSync(join(tmpdir(), 'postern-bench-audit-'));
       try {
-        const r = await benchDialect('postgres', server.url, dir);
+        const r = await benchDialect('postgres', server.url, dir, server.reuse);
         console.log(JSON.stringify(r));
-        failed ||= !r.pass;
+        failed ||= r.pass === false;
       } finally {
         server.stop();
         rmSync(dir, { recursive: true, force: true });

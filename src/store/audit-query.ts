@@ -1,4 +1,4 @@
-import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { PostgresAdapter, sql, type RawBuilder, type SqlBool } from 'kysely';
 import { AppError } from '../errors.js';
 import { auditEventFromRow, auditKey, type AuditEvent } from './audit-events.js';
 import type { Executor } from './database.js';
@@ -167,7 +167,10 @@ export async function queryDirectoryAudits(
   top: number,
   after?: AuditPosition,
 ): Promise<AuditPage> {
-  let query = db.selectFrom('audit_events').selectAll('audit_events').where('audit_events.tenant_id', '=', tenantId);
+  const pinToTargets = filter !== null && !(db.getExecutor().adapter instanceof PostgresAdapter) && hasSelectiveTargetConjunct(filter);
+  // SQLite, driven from the targets: `+column` keeps the tenant's indexes out of the plan (see below)
+  const tenant = pinToTargets ? sql`+${sql.ref('audit_events.tenant_id')}` : sql.ref('audit_events.tenant_id');
+  let query = db.selectFrom('audit_events').selectAll('audit_events').where(sql<SqlBool>`${tenant} = ${tenantId}`);
   if (filter) query = query.where(compileAuditFilter(filter, tenantId));
   if (after) {
     const t = sql.ref(TIME);
@@ -178,8 +181,29 @@ export async function queryDirectoryAudits(
         ? query.where(sql<SqlBool>`${t} <= ${after.activityDateTime} and (${t} < ${after.activityDateTime} or ${id} < ${after.id})`)
         : query.where(sql<SqlBool>`${t} >= ${after.activityDateTime} and (${t} > ${after.activityDateTime} or ${id} > ${after.id})`);
   }
-  const rows = await query.orderBy('audit_events.activity_date_time', order).orderBy('audit_events.id', order).limit(top + 1).execute();
+  const time = pinToTargets ? sql`+${sql.ref(TIME)}` : sql.ref(TIME);
+  const rows = await query.orderBy(time, order).orderBy('audit_events.id', order).limit(top + 1).execute();
   const events = rows.slice(0, top).map(auditEventFromRow);
   const last = events.at(-1);
   return { events, next: rows.length > top && last ? { activityDateTime: last.activityDateTime, id: last.id } : undefined };
+}
+
+/**
+ * Whether every matching event must have a target picked by an equality on its id or UPN
+ * (targetResources/any(t: t/id eq …) as the filter or one of its top-level `and` conjuncts). Such a
+ * target matches a few events among millions, so the plan should read those through
+ * audit_event_targets and sort them. SQLite without ANALYZE statistics prefers to walk the tenant's
+ * time index newest first, testing each event against the target list, which costs a scan of the
+ * whole log when the target is rare; with statistics it picks the right plan. `+column` makes the
+ * tenant and time columns unusable for an index, so the targets' plan is the only one either way.
+ * PostgreSQL keeps its statistics itself (autovacuum) and plans this well without help.
+ */
+export function hasSelectiveTargetConjunct(node: FilterNode): boolean {
+  if (node.kind === 'and') return hasSelectiveTargetConjunct(node.left) || hasSelectiveTargetConjunct(node.right);
+  return node.kind === 'any' && node.collection === 'targetResources' && node.predicate !== null && isSelectiveTargetPredicate(node.predicate);
+}
+
+function isSelectiveTargetPredicate(node: FilterNode): boolean {
+  if (node.kind === 'and') return isSelectiveTargetPredicate(node.left) || isSelectiveTargetPredicate(node.right);
+  return node.kind === 'compare' && node.op === 'eq' && node.value.type === 'string' && (node.field === 'id' || node.field === 'userPrincipalName');
 }

@@ -49,9 +49,13 @@ export async function listEventPage(db: Executor, tenantId: string, q: EventPage
   if (q.before !== undefined) query = query.where('activity_date_time', '<', q.before);
   const after = q.after;
   if (after !== undefined) {
-    query = query.where((eb) =>
-      eb.or([eb('activity_date_time', '<', after.activityDateTime), eb.and([eb('activity_date_time', '=', after.activityDateTime), eb('seq', '<', after.seq)])]),
-    );
+    // The first conjunct alone bounds the range of the tenant+time index. Without it the planner may
+    // read the `or` as two index lookups (SQLite's MULTI-INDEX OR, chosen once ANALYZE statistics
+    // exist) or as no bound at all, and every page of an export re-reads the newest end of the
+    // log: quadratic in the export's length.
+    query = query
+      .where('activity_date_time', '<=', after.activityDateTime)
+      .where((eb) => eb.or([eb('activity_date_time', '<', after.activityDateTime), eb.and([eb('activity_date_time', '=', after.activityDateTime), eb('seq', '<', after.seq)])]));
   }
   if (q.loggedByService?.length) query = query.where('logged_by_service', 'in', q.loggedByService);
   if (q.activities?.length) query = query.where('activity_display_name', 'in', q.activities);
