@@ -67,12 +67,15 @@ export async function findUserById(db: Executor, tenantId: string, id: string): 
 
 /** By UPN across all tenants: the UPN's domain already selects the tenant. */
 export async function findUserByUpn(db: Executor, upn: string): Promise<User | undefined> {
+  // no UPN holds a NUL, and PostgreSQL refuses one in a text parameter (a 500 instead of "no such user")
+  if (upn.includes('\u0000')) return undefined;
   const row = await db.selectFrom('users').selectAll().where('upn_key', '=', upn.toLowerCase()).executeTakeFirst();
   return row && toUser(row);
 }
 
 /** Graph's `users/{id | userPrincipalName}`. */
 export async function findUserByIdOrUpn(db: Executor, tenantId: string, key: string): Promise<User | undefined> {
+  if (key.includes('\u0000')) return undefined;
   const column = key.includes('@') ? 'upn_key' : 'id';
   const row = await db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where(column, '=', key.toLowerCase()).executeTakeFirst();
   return row && toUser(row);
