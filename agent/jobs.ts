@@ -72,7 +72,9 @@ export class JobHandler {
     const problem = this.validate(job, payload);
     if (problem === 'expired') {
       this.deps.log.event('JobExpired', 'job expired before it could be applied; dropped', { jobId: job.id, kind: job.kind, expiresAt: payload.expiresAt });
-      return done({ outcome: 'refused', reason: 'other', detail: 'the job expired before the agent could apply it' });
+      // nothing was written: to the user this is the agent not answering in time (SSPR_0030), not a
+      // directory refusal; a clock skew between Postern and the agent shows up here, hence the hint
+      return done({ outcome: 'refused', reason: 'unreachable', detail: "the job expired before the agent could apply it (check the agent machine's clock)" });
     }
     if (problem) {
       this.deps.log.event('InputValidationError', `job refused: ${problem}`, { jobId: job.id, kind: job.kind });

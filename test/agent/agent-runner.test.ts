@@ -247,7 +247,7 @@ describe.each(testDialects())('the writeback agent against a real Postern on %s'
     const expiresAt = new Date(ctx.clock.now().getTime() - 1).toISOString();
     const general = await sealPayload({ jobId, tenantId: ctx.tenant.tenant.id, kind: 'unlock', user: { anchor: null, name: 'late@contoso.test' }, expiresAt }, [{ kid: old.kid!, publicJwk: publicOf(old) }]);
     const result = await runner.jobs.handle({ id: jobId, kind: 'unlock', sealed: recipientJwe(general, new Set([old.kid!])), expiresAt });
-    expect(result).toMatchObject({ outcome: 'refused', reason: 'other' });
+    expect(result).toMatchObject({ outcome: 'refused', reason: 'unreachable' });
     expect(fake.calls.some((c) => c.user.name === 'late@contoso.test')).toBe(false);
     expect(logs.some((l) => JSON.parse(l).code === 31025)).toBe(true);
   });
