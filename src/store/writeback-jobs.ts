@@ -90,6 +90,11 @@ export async function claimJob(db: Executor, id: string, agentId: string, now: s
   return Number(r.numUpdatedRows) === 1;
 }
 
+/** Hands a claimed job back (the claiming agent hung up before it received it). */
+export async function releaseJob(db: Executor, id: string, agentId: string): Promise<void> {
+  await db.updateTable('writeback_jobs').set({ state: 'pending', agent_id: null, claimed_at: null }).where('id', '=', id).where('state', '=', 'claimed').where('agent_id', '=', agentId).execute();
+}
+
 export interface JobOutcome {
   state: 'succeeded' | 'refused';
   reason: string | null;

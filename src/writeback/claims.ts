@@ -2,7 +2,7 @@ import type { GeneralJWE } from 'jose';
 import type { DomainDeps } from '../domain/deps.js';
 import { AppError } from '../errors.js';
 import { countAgentOutcome, listAgentKids } from '../store/writeback-agents.js';
-import { claimJob, finishClaimedJob, finishExpiredJobLate, findJob, listPendingJobs, type JobOutcome } from '../store/writeback-jobs.js';
+import { claimJob, releaseJob, finishClaimedJob, finishExpiredJobLate, findJob, listPendingJobs, type JobOutcome } from '../store/writeback-jobs.js';
 import { AGENT_LONG_POLL_MAX_SECONDS, type AgentJob, type JobKind, type JobResult } from './protocol.js';
 import { recipientJwe } from './seal.js';
 import { POLL_MS, signalDone, waitFor } from './signals.js';
@@ -23,7 +23,14 @@ export async function claimNextJob(deps: DomainDeps, agent: { agentId: string; t
       if (!job.sealed) continue;
       const flat = recipientJwe(JSON.parse(job.sealed) as GeneralJWE, kids);
       if (!flat) continue; // sealed before this agent (or its current key) existed: another agent's job
+      // the agent hung up (killed, network gone): claiming now would hand the job to nobody until it expires
+      if (signal?.aborted) return null;
       if (await claimJob(deps.db, job.id, agent.agentId, now)) {
+        // it hung up while we claimed: give the job back for a live agent rather than let it lapse
+        if (signal?.aborted) {
+          await releaseJob(deps.db, job.id, agent.agentId);
+          return null;
+        }
         return { id: job.id, kind: job.kind as JobKind, sealed: flat, expiresAt: job.expiresAt };
       }
     }
