@@ -1,4 +1,5 @@
 import { createOutboxWorker, type OutboxWorker } from '../../src/delivery/outbox-worker.js';
+import type { Clock } from '../../src/lib/clock.js';
 import type { Dialect } from '../../src/store/database.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
@@ -21,12 +22,12 @@ export interface SsprHarness {
   close(): Promise<void>;
 }
 
-export async function startSsprHarness(dialect: Dialect, opts: { phones?: boolean; env?: Record<string, string> } = {}): Promise<SsprHarness> {
+export async function startSsprHarness(dialect: Dialect, opts: { phones?: boolean; env?: Record<string, string>; clock?: Clock } = {}): Promise<SsprHarness> {
   const smtp = await startSmtpSink();
   const hooks = opts.phones ? await startWebhookSink() : undefined;
   const env: Record<string, string> = { SMTP_URL: smtp.url, MAIL_FROM: 'postern@contoso.test', ...opts.env };
   if (hooks) Object.assign(env, { SMS_WEBHOOK_URL: `${hooks.url}/sms`, VOICE_WEBHOOK_URL: `${hooks.url}/voice` });
-  const ctx = await createTestContext(dialect, { env });
+  const ctx = await createTestContext(dialect, { env, ...(opts.clock ? { clock: opts.clock } : {}) });
   const worker = createOutboxWorker(ctx.services, { mailer: ctx.services.mailer, sms: ctx.services.sms, voice: ctx.services.voice });
   return {
     ctx,
