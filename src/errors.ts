@@ -33,6 +33,7 @@ export const errorCodes = {
   'user.not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The user does not exist in this tenant.' },
   'user.upn_invalid': { status: 400, graph: 'Request_BadRequest', message: 'The userPrincipalName is not valid.' },
   'user.upn_domain_unverified': { status: 400, graph: 'Request_BadRequest', message: 'The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.' },
+  'user.onprem_mastered': { status: 400, graph: 'Request_BadRequest', message: 'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.' },
   'user.upn_taken': { status: 400, graph: 'Request_BadRequest', message: 'Another object with the same value for property userPrincipalName already exists.' },
   'user.cannot_delete_self': { status: 400, graph: 'Request_BadRequest', message: 'You cannot delete your own account.' },
   'group.not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The group does not exist in this tenant.' },

@@ -172,9 +172,22 @@ export interface UserUpdate {
 const SENSITIVE: readonly (keyof UserPatch)[] = ['accountEnabled', 'businessPhones', 'mobilePhone', 'otherMails', 'userPrincipalName', 'onPremisesImmutableId'];
 const FORCE_FLAGS: readonly (keyof UserPatch)[] = ['forceChangePasswordNextSignIn', 'forceChangePasswordNextSignInWithMfa'];
 
+/**
+ * What directory sync writes for a synced user (src/domain/directory-sync-users.ts): the on-premises
+ * directory is their source, so a cloud edit would be undone by the next sync — Azure refuses it.
+ */
+const DIRECTORY_MASTERED: readonly (keyof UserPatch)[] = ['userPrincipalName', 'displayName', 'givenName', 'surname', 'mail', 'accountEnabled', 'onPremisesImmutableId'];
+
+function assertNotDirectoryMastered(target: User, patch: UserPatch): void {
+  if (target.onPremisesSyncEnabled !== true) return;
+  const touched = DIRECTORY_MASTERED.filter((p) => patch[p] !== undefined && patch[p] !== target[p]);
+  if (touched.length > 0) throw new AppError('user.onprem_mastered', { data: { properties: touched } });
+}
+
 /** Graph PATCH /users/{id}: profile changes and/or an admin password reset, written with their audit events. */
 export async function updateUser(deps: AdminResetDeps, ctx: RequestContext, tenantId: string, key: string, change: UserUpdate): Promise<User> {
   const target = await getUser(deps, tenantId, key);
+  assertNotDirectoryMastered(target, change.patch);
   const resetting = change.newPassword !== undefined;
   if (resetting) await assertMayActOnUser(deps.db, ctx.principal, target, 'password');
   else if (SENSITIVE.some((p) => change.patch[p] !== undefined)) await assertMayActOnUser(deps.db, ctx.principal, target, 'sensitiveProperties');

@@ -136,6 +136,23 @@ describe.each(testDialects())('directory sync from an agent on %s', (dialect) =>
     expect((await events('Disable account')).map((e) => (JSON.parse(e.target_resources) as { id: string }[])[0]!.id)).toEqual([u9.id]);
   }, 120_000);
 
+  it('refuses cloud edits of what the directory masters on a synced user, and allows the rest', async () => {
+    const token = await ctx.appToken(['User.ReadWrite.All']);
+    const u = await userByAnchor('u-3');
+    const patch = (body: Record<string, unknown>) =>
+      ctx.app.inject({ method: 'PATCH', url: `/v1.0/users/${u.id}`, headers: { authorization: `Bearer ${token}` }, payload: body });
+    for (const body of [{ displayName: 'Renamed in the cloud' }, { accountEnabled: false }, { userPrincipalName: 'other3@contoso.test' }, { surname: 'Changed' }]) {
+      const res = await patch(body);
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(res.json().error.message).toContain('on-premises mastered Directory Sync objects');
+    }
+    const after = await userByAnchor('u-3');
+    expect([after.display_name, after.account_enabled, after.user_principal_name, after.surname]).toEqual([u.display_name, u.account_enabled, u.user_principal_name, u.surname]);
+    // the same value is no change; properties sync does not write stay editable
+    expect((await patch({ displayName: u.display_name, jobTitle: 'Engineer' })).statusCode).toBe(204);
+    expect((await userByAnchor('u-3')).job_title).toBe('Engineer');
+  }, 60_000);
+
   it('an empty final run disables nobody (more than the threshold of 500 would go) and audits why', async () => {
     const enabledBefore = (await syncedUsers()).filter((u) => u.account_enabled === 1).length;
     expect(enabledBefore).toBeGreaterThan(500);
