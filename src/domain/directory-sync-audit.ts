@@ -1,9 +1,9 @@
 import { dailyCountKeyOf, dailyFacetsOf } from './audit-counts.js';
 import { incrementDailyFacet, type DailyCountKey } from '../store/audit-counts.js';
-import { findChainHead, type AuditEvent, type AuditInitiator } from '../store/audit-events.js';
+import { findChainHead, insertAuditEvents, type AuditEvent, type AuditInitiator } from '../store/audit-events.js';
 import { listAuditWebhookIds } from '../store/audit-webhooks.js';
 import type { Executor } from '../store/database.js';
-import { addDailyCount, insertAuditEvents } from '../store/directory-sync.js';
+import { addDailyCount } from '../store/directory-sync.js';
 import { GENESIS_HASH, hashAuditEvent, type AuditDeps, type AuditInput, type RequestContext } from './audit.js';
 import { streamAuditEvent } from './audit-stream.js';
 

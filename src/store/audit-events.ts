@@ -65,46 +65,56 @@ export function auditKey(value: string | null | undefined): string | null {
 
 /** Writes the event and its indexable copies (initiator columns, one target row per target). */
 export async function insertAuditEvent(trx: Executor, e: AuditEvent): Promise<void> {
-  await trx
-    .insertInto('audit_events')
-    .values({
-      id: e.id,
-      tenant_id: e.tenantId,
-      seq: e.seq,
-      activity_date_time: e.activityDateTime,
-      activity_display_name: e.activityDisplayName,
-      category: e.category,
-      logged_by_service: e.loggedByService,
-      operation_type: e.operationType,
-      result: e.result,
-      result_reason: e.resultReason,
-      correlation_id: e.correlationId,
-      initiated_by: JSON.stringify(e.initiatedBy),
-      target_resources: JSON.stringify(e.targetResources),
-      additional_details: JSON.stringify(e.additionalDetails),
-      prev_hash: e.prevHash,
-      hash: e.hash,
-      initiator_user_id: auditKey(e.initiatedBy.user?.id),
-      initiator_upn: auditKey(e.initiatedBy.user?.userPrincipalName),
-      initiator_display_name: auditKey(e.initiatedBy.user?.displayName),
-      initiator_app_id: auditKey(e.initiatedBy.app?.appId),
-    })
-    .execute();
-  if (e.targetResources.length > 0) {
-    await trx
-      .insertInto('audit_event_targets')
-      .values(
-        e.targetResources.map((t, position) => ({
-          event_id: e.id,
-          position,
-          tenant_id: e.tenantId,
-          activity_date_time: e.activityDateTime,
-          target_id: auditKey(t.id) ?? '',
-          target_upn: auditKey(t.userPrincipalName),
-        })),
-      )
-      .execute();
+  await insertAuditEvents(trx, [e]);
+}
+
+/**
+ * Writes events (already chained by the caller) with their indexable copies, in statements of at
+ * most 100 events / 500 target rows: SQLite binds at most 32,766 parameters per statement. A
+ * directory sync batch writes up to a few thousand events at once.
+ */
+export async function insertAuditEvents(trx: Executor, events: readonly AuditEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 100) {
+    await trx.insertInto('audit_events').values(events.slice(i, i + 100).map(auditEventRow)).execute();
   }
+  const targets = events.flatMap((e) =>
+    e.targetResources.map((t, position) => ({
+      event_id: e.id,
+      position,
+      tenant_id: e.tenantId,
+      activity_date_time: e.activityDateTime,
+      target_id: auditKey(t.id) ?? '',
+      target_upn: auditKey(t.userPrincipalName),
+    })),
+  );
+  for (let i = 0; i < targets.length; i += 500) {
+    await trx.insertInto('audit_event_targets').values(targets.slice(i, i + 500)).execute();
+  }
+}
+
+function auditEventRow(e: AuditEvent) {
+  return {
+    id: e.id,
+    tenant_id: e.tenantId,
+    seq: e.seq,
+    activity_date_time: e.activityDateTime,
+    activity_display_name: e.activityDisplayName,
+    category: e.category,
+    logged_by_service: e.loggedByService,
+    operation_type: e.operationType,
+    result: e.result,
+    result_reason: e.resultReason,
+    correlation_id: e.correlationId,
+    initiated_by: JSON.stringify(e.initiatedBy),
+    target_resources: JSON.stringify(e.targetResources),
+    additional_details: JSON.stringify(e.additionalDetails),
+    prev_hash: e.prevHash,
+    hash: e.hash,
+    initiator_user_id: auditKey(e.initiatedBy.user?.id),
+    initiator_upn: auditKey(e.initiatedBy.user?.userPrincipalName),
+    initiator_display_name: auditKey(e.initiatedBy.user?.displayName),
+    initiator_app_id: auditKey(e.initiatedBy.app?.appId),
+  };
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { Executor, UsersTable } from './database.js';
 import type { DailyCountKey } from './audit-counts.js';
-import { auditKey, type AuditEvent } from './audit-events.js';
 import { fromBool } from './database.js';
 
 /**
@@ -245,49 +244,3 @@ export async function addDailyCount(trx: Executor, k: DailyCountKey, n: number):
     .execute();
 }
 
-/**
- * `insertAuditEvent` (store/audit-events.ts) for many events: multi-row inserts of the events and
- * their target rows, in the same shape. A sync batch writes up to a few thousand events at once.
- */
-export async function insertAuditEvents(trx: Executor, events: readonly AuditEvent[]): Promise<void> {
-  for (const part of chunks(events, 100)) {
-    await trx
-      .insertInto('audit_events')
-      .values(
-        part.map((e) => ({
-          id: e.id,
-          tenant_id: e.tenantId,
-          seq: e.seq,
-          activity_date_time: e.activityDateTime,
-          activity_display_name: e.activityDisplayName,
-          category: e.category,
-          logged_by_service: e.loggedByService,
-          operation_type: e.operationType,
-          result: e.result,
-          result_reason: e.resultReason,
-          correlation_id: e.correlationId,
-          initiated_by: JSON.stringify(e.initiatedBy),
-          target_resources: JSON.stringify(e.targetResources),
-          additional_details: JSON.stringify(e.additionalDetails),
-          prev_hash: e.prevHash,
-          hash: e.hash,
-          initiator_user_id: auditKey(e.initiatedBy.user?.id),
-          initiator_upn: auditKey(e.initiatedBy.user?.userPrincipalName),
-          initiator_display_name: auditKey(e.initiatedBy.user?.displayName),
-          initiator_app_id: auditKey(e.initiatedBy.app?.appId),
-        })),
-      )
-      .execute();
-  }
-  const targets = events.flatMap((e) =>
-    e.targetResources.map((t, position) => ({
-      event_id: e.id,
-      position,
-      tenant_id: e.tenantId,
-      activity_date_time: e.activityDateTime,
-      target_id: auditKey(t.id) ?? '',
-      target_upn: auditKey(t.userPrincipalName),
-    })),
-  );
-  for (const part of chunks(targets, 500)) await trx.insertInto('audit_event_targets').values(part).execute();
-}
