@@ -1,5 +1,5 @@
 import { sql, type ExpressionBuilder, type SqlBool } from 'kysely';
-import type { AuditEvent, AuditInitiator, AuditTarget } from './audit-events.js';
+import { auditEventFromRow, type AuditEvent } from './audit-events.js';
 import type { Database, Executor } from './database.js';
 
 /**
@@ -76,24 +76,7 @@ export async function listEventPage(db: Executor, tenantId: string, q: EventPage
   const userText = q.userText;
   if (userText) query = query.where((eb) => userCondition(eb, userText));
   const rows = await query.orderBy('activity_date_time', 'desc').orderBy('seq', 'desc').limit(q.limit).execute();
-  return rows.map((r) => ({
-    id: r.id,
-    tenantId: r.tenant_id,
-    seq: Number(r.seq),
-    activityDateTime: r.activity_date_time,
-    activityDisplayName: r.activity_display_name,
-    category: r.category,
-    loggedByService: r.logged_by_service,
-    operationType: r.operation_type,
-    result: r.result,
-    resultReason: r.result_reason,
-    correlationId: r.correlation_id,
-    initiatedBy: JSON.parse(r.initiated_by) as AuditInitiator,
-    targetResources: JSON.parse(r.target_resources) as AuditTarget[],
-    additionalDetails: JSON.parse(r.additional_details) as { key: string; value: string }[],
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  }));
+  return rows.map(auditEventFromRow);
 }
 
 /** The directory roles of each user, held directly or through a role-assignable group, in one query. */
