@@ -84,17 +84,15 @@ export interface AuditDeps {
 }
 
 /**
- * Appends one event to the tenant's hash chain inside the caller's transaction, so the event exists
- * exactly when the change it records does. Never pass a secret in any field.
+ * The event that follows `head` (the tenant's newest event, or none) in the hash chain. The caller
+ * holds the tenant's chain lock and writes it.
  */
-export async function recordAudit(deps: AuditDeps, trx: Executor, ctx: RequestContext, input: AuditInput): Promise<AuditEvent> {
-  await lockAuditChain(trx, input.tenantId);
-  const head = await findChainHead(trx, input.tenantId);
+export function chainedEvent(deps: AuditDeps, ctx: RequestContext, input: AuditInput, head: { seq: number; hash: string } | undefined, at: string): AuditEvent {
   const body: Omit<AuditEvent, 'hash'> = {
     id: deps.random.uuid(),
     tenantId: input.tenantId,
     seq: (head?.seq ?? 0) + 1,
-    activityDateTime: deps.clock.now().toISOString(),
+    activityDateTime: at,
     activityDisplayName: input.activity,
     category: input.category,
     loggedByService: input.loggedByService ?? 'Core Directory',
@@ -107,7 +105,17 @@ export async function recordAudit(deps: AuditDeps, trx: Executor, ctx: RequestCo
     additionalDetails: input.additionalDetails ?? [],
     prevHash: head?.hash ?? GENESIS_HASH,
   };
-  const event: AuditEvent = { ...body, hash: hashAuditEvent(body) };
+  return { ...body, hash: hashAuditEvent(body) };
+}
+
+/**
+ * Appends one event to the tenant's hash chain inside the caller's transaction, so the event exists
+ * exactly when the change it records does. Never pass a secret in any field.
+ */
+export async function recordAudit(deps: AuditDeps, trx: Executor, ctx: RequestContext, input: AuditInput): Promise<AuditEvent> {
+  await lockAuditChain(trx, input.tenantId);
+  const head = await findChainHead(trx, input.tenantId);
+  const event = chainedEvent(deps, ctx, input, head, deps.clock.now().toISOString());
   await insertAuditEvent(trx, event);
   await countAuditEvent(trx, event);
   await streamAuditEvent(deps, trx, event);

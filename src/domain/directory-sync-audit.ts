@@ -1,10 +1,10 @@
 import { dailyCountKeyOf, dailyFacetsOf } from './audit-counts.js';
 import { incrementDailyFacet, type DailyCountKey } from '../store/audit-counts.js';
-import { findChainHead, insertAuditEvents, type AuditEvent, type AuditInitiator } from '../store/audit-events.js';
+import { findChainHead, insertAuditEvents, type AuditEvent } from '../store/audit-events.js';
 import { listAuditWebhookIds } from '../store/audit-webhooks.js';
 import type { Executor } from '../store/database.js';
 import { addDailyCount } from '../store/directory-sync.js';
-import { GENESIS_HASH, hashAuditEvent, type AuditDeps, type AuditInput, type RequestContext } from './audit.js';
+import { chainedEvent, type AuditDeps, type AuditInput, type RequestContext } from './audit.js';
 import { streamAuditEvent } from './audit-stream.js';
 
 /**
@@ -25,31 +25,12 @@ export class SyncAuditLog {
     if (this.inputs.length === 0) return;
     const tenantId = this.inputs[0]!.tenantId;
     const head = await findChainHead(trx, tenantId);
-    let seq = head?.seq ?? 0;
-    let prevHash = head?.hash ?? GENESIS_HASH;
+    let prev: { seq: number; hash: string } | undefined = head;
     const at = deps.clock.now().toISOString();
     const events: AuditEvent[] = [];
     for (const input of this.inputs) {
-      seq += 1;
-      const body: Omit<AuditEvent, 'hash'> = {
-        id: deps.random.uuid(),
-        tenantId,
-        seq,
-        activityDateTime: at,
-        activityDisplayName: input.activity,
-        category: input.category,
-        loggedByService: input.loggedByService ?? 'Core Directory',
-        operationType: input.operationType,
-        result: input.result ?? 'success',
-        resultReason: input.resultReason ?? '',
-        correlationId: ctx.correlationId,
-        initiatedBy: initiatorOf(ctx),
-        targetResources: input.targets,
-        additionalDetails: input.additionalDetails ?? [],
-        prevHash,
-      };
-      const event: AuditEvent = { ...body, hash: hashAuditEvent(body) };
-      prevHash = event.hash;
+      const event = chainedEvent(deps, ctx, { ...input, tenantId }, prev, at);
+      prev = event;
       events.push(event);
     }
     await insertAuditEvents(trx, events);
@@ -70,12 +51,4 @@ export class SyncAuditLog {
     }
     this.inputs.length = 0;
   }
-}
-
-/** As recordAudit renders its initiator (the agent is an app). */
-function initiatorOf(ctx: RequestContext): AuditInitiator {
-  const p = ctx.principal;
-  if (p === null) return {};
-  if (p.kind === 'app') return { app: { appId: p.clientId, displayName: p.displayName, servicePrincipalId: null, servicePrincipalName: p.displayName } };
-  return { user: { id: p.userId, displayName: p.displayName, userPrincipalName: p.userPrincipalName, ipAddress: ctx.ipAddress } };
 }
