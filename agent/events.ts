@@ -8,14 +8,17 @@ import type { RefusalReason } from './target.js';
  *
  * | code  | name                       | level | meaning |
  * |-------|----------------------------|-------|---------|
- * | 31001 | PasswordResetStart         | info  | reset job received (SSPR reset or admin reset; the job does not say which) |
- * | 31002 | PasswordResetSuccess       | info  | reset written to the directory |
- * | 31003 | PasswordResetFail          | warn  | the directory refused the reset (reason, detail) |
+ * | 31001 | PasswordResetStart         | info  | self-service reset job received (also a reset whose payload names no origin: sealed before origins existed) |
+ * | 31002 | PasswordResetSuccess       | info  | self-service reset written to the directory |
+ * | 31003 | PasswordResetFail          | warn  | the directory refused the self-service reset (reason, detail) |
  * | 31004 | OnboardingEventStart       | info  | registration with a one-time token started |
  * | 31005 | OnboardingEventSuccess     | info  | registered: agent id, tenant |
  * | 31006 | ChangePasswordStart        | info  | change job received |
  * | 31007 | ChangePasswordSuccess      | info  | change written |
  * | 31008 | ChangePasswordFail         | warn  | the directory refused the change |
+ * | 31009 | ResetUserPasswordByAdminStart | info | admin reset job received |
+ * | 31010 | ResetUserPasswordByAdminSuccess | info | admin reset written to the directory |
+ * | 31011 | ResetUserPasswordByAdminFail | warn | the directory refused the admin reset (reason, detail) |
  * | 31015 | WriteBackServiceStarted    | info  | agent running: pollers, heartbeat, sync started |
  * | 31016 | WriteBackServiceStopped    | info  | agent stopped (signal); Postern will route jobs elsewhere |
  * | 31018 | KeyPairCreationSuccess     | info  | a new P-256 key pair was created and announced (registration or rotation) |
@@ -51,6 +54,9 @@ import type { RefusalReason } from './target.js';
  * | 34002 | SyncSuccess                | info  | a full sync run finished: counts |
  * | 34003 | SyncFail                   | error | a sync run failed; the run was not closed, nothing disabled |
  * | 34004 | HashSyncDelta              | info  | password-hash delta sent (OpenLDAP): users changed since the last run |
+ *
+ * Every job event carries `origin` (selfService | admin | user | unknown): who asked for the operation,
+ * sealed in the job by Postern. Unlock has no Azure code per origin, so the field alone tells them apart.
  */
 export const EVENTS = {
   PasswordResetStart: [31001, 'info'],
@@ -61,6 +67,9 @@ export const EVENTS = {
   ChangePasswordStart: [31006, 'info'],
   ChangePasswordSuccess: [31007, 'info'],
   ChangePasswordFail: [31008, 'warn'],
+  ResetUserPasswordByAdminStart: [31009, 'info'],
+  ResetUserPasswordByAdminSuccess: [31010, 'info'],
+  ResetUserPasswordByAdminFail: [31011, 'warn'],
   WriteBackServiceStarted: [31015, 'info'],
   WriteBackServiceStopped: [31016, 'info'],
   KeyPairCreationSuccess: [31018, 'info'],
@@ -136,6 +145,7 @@ export interface AgentLog {
 }
 
 const LEVELS = { info: 30, warn: 40, error: 50 } as const;
+const RESERVED = new Set(['level', 'time', 'name', 'code', 'event', 'msg']);
 
 /** JSON lines to `write` (stdout by default); the agent's only logger. */
 export function createAgentLog(write: (line: string) => void = (l) => process.stdout.write(l), clock: () => Date = () => new Date()): AgentLog {
@@ -143,7 +153,9 @@ export function createAgentLog(write: (line: string) => void = (l) => process.st
     event(name, msg, fields = {}) {
       const [code, level] = EVENTS[name];
       const safe: EventFields = {};
-      for (const [k, v] of Object.entries(fields)) if (v !== undefined && !SECRET_KEY.test(k)) safe[k] = v;
+      // a field never passes for the line's own keys (a `code` field, Postern's error code, once hid the
+      // event's code): it is kept, renamed (code → codeDetail)
+      for (const [k, v] of Object.entries(fields)) if (v !== undefined && !SECRET_KEY.test(k)) safe[RESERVED.has(k) ? `${k}Detail` : k] = v;
       write(`${JSON.stringify({ level: LEVELS[level], time: clock().getTime(), name: 'postern-agent', code, event: name, msg, ...safe })}\n`);
     },
   };

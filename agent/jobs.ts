@@ -1,5 +1,5 @@
 import { flattenedDecrypt, generalDecrypt, importJWK, type FlattenedJWE, type GeneralJWE, type JWEHeaderParameters } from 'jose';
-import { DEFAULT_JOB_TIMEOUT_MS, type AgentJob, type JobKind, type JobResult, type SealedJobPayload } from '../src/writeback/protocol.js';
+import { DEFAULT_JOB_TIMEOUT_MS, JOB_ORIGINS, type AgentJob, type JobKind, type JobOrigin, type JobResult, type SealedJobPayload } from '../src/writeback/protocol.js';
 import { refusalEvent, type AgentLog, type EventName } from './events.js';
 import type { StateKey } from './state.js';
 import { DirectoryRefusal, type DirectoryTarget, type RefusalReason } from './target.js';
@@ -17,6 +17,14 @@ const EVENTS_OF: Record<JobKind, [EventName, EventName, EventName]> = {
   unlock: ['UnlockStart', 'UnlockSuccess', 'UnlockFail'],
   verifyPassword: ['PassThroughAuthSuccess', 'PassThroughAuthSuccess', 'PassThroughAuthFail'],
 };
+
+/** An admin reset logs as Azure's ResetUserPasswordByAdmin* (31009–31011), a self-service one as PasswordReset*. */
+const ADMIN_RESET_EVENTS: [EventName, EventName, EventName] = ['ResetUserPasswordByAdminStart', 'ResetUserPasswordByAdminSuccess', 'ResetUserPasswordByAdminFail'];
+
+/** The payload's origin for the log; a payload sealed before origins existed (or naming another) is 'unknown'. */
+function originOf(p: SealedJobPayload): JobOrigin | 'unknown' {
+  return (JOB_ORIGINS as readonly unknown[]).includes(p.origin) ? (p.origin as JobOrigin) : 'unknown';
+}
 
 export interface JobHandlerDeps {
   target: DirectoryTarget;
@@ -80,8 +88,9 @@ export class JobHandler {
       this.deps.log.event('InputValidationError', `job refused: ${problem}`, { jobId: job.id, kind: job.kind });
       return done({ outcome: 'refused', reason: 'other', detail: `invalid job: ${problem}` });
     }
-    const [start, success, fail] = EVENTS_OF[payload.kind];
-    const who = { jobId: job.id, kind: payload.kind, user: payload.user.name, anchor: payload.user.anchor };
+    const origin = originOf(payload);
+    const [start, success, fail] = payload.kind === 'resetPassword' && origin === 'admin' ? ADMIN_RESET_EVENTS : EVENTS_OF[payload.kind];
+    const who = { jobId: job.id, kind: payload.kind, origin, user: payload.user.name, anchor: payload.user.anchor };
     if (payload.kind !== 'verifyPassword') this.deps.log.event(start, `${payload.kind} received`, who);
     try {
       await this.apply(payload);

@@ -53,7 +53,7 @@ export async function adminUnlockUser(deps: AdminAccountDeps, ctx: RequestContex
   // cloud's smart lockout holds it: the lock the user is hitting may be the directory's.
   const tenant = await findTenantById(deps.db, user.tenantId);
   const onPremises = (user.passwordSource !== 'cloud' || user.onPremisesSyncEnabled === true) && tenant !== undefined && ssprPolicyOf(tenant).writebackEnabled;
-  const done = onPremises ? await (deps.writeback ?? noWriteback).unlock({ tenantId: user.tenantId, userId: user.id }) : null;
+  const done = onPremises ? await (deps.writeback ?? noWriteback).unlock({ tenantId: user.tenantId, userId: user.id, origin: 'admin' }) : null;
   return deps.db.transaction().execute(async (trx) => {
     const state = await readLockoutStateForUpdate(trx, user.id);
     const locked = state !== undefined && isLocked(state, deps.clock.now());

@@ -111,6 +111,7 @@ export async function pushToOnPremises(
     mustChange: extra.mustChange ?? true,
     unlock: false,
     cloudHash: extra.passwordHash ?? null,
+    origin: 'admin',
   });
 }
 

@@ -101,7 +101,7 @@ async function changeOnPremises(deps: ChangePasswordDeps, ctx: RequestContext, t
     throw new AppError('password.onprem_writeback_off', { data: { ssprCode: 'SSPR_0010' } });
   }
   try {
-    return await (deps.writeback ?? noWriteback).changePassword({ tenantId: tenant.id, userId: user.id, oldPassword: input.currentPassword, newPassword: input.newPassword, cloudHash });
+    return await (deps.writeback ?? noWriteback).changePassword({ tenantId: tenant.id, userId: user.id, oldPassword: input.currentPassword, newPassword: input.newPassword, cloudHash, origin: 'user' });
   } catch (err) {
     const reason = err instanceof AppError && err.code === 'writeback.refused' ? `OnPremisesPasswordRefused: ${refusalReasonOf(err)}` : 'OnPremisesConnectivityFailure';
     await auditFailure(deps, ctx, tenant, user, reason);

@@ -46,9 +46,22 @@ export interface Database {
   writeback_agents: WritebackAgentsTable;
   writeback_agent_keys: WritebackAgentKeysTable;
   writeback_jobs: WritebackJobsTable;
+  tenant_branding: TenantBrandingTable;
 }
 
 export type Bool = 0 | 1;
+
+/** migration 2026_11_26_0800_tenant_branding: null = the default (tenant name, Postern colour, none) */
+export interface TenantBrandingTable {
+  tenant_id: string;
+  display_name: string | null;
+  /** PNG or JPEG bytes, base64 */
+  logo: string | null;
+  logo_type: 'image/png' | 'image/jpeg' | null;
+  primary_color: string | null;
+  sign_in_text: string | null;
+  updated_at: string;
+}
 
 export interface TenantsTable {
   id: string;
@@ -470,6 +483,8 @@ export interface WritebackAgentsTable {
   jobs_applied: number;
   jobs_refused: number;
   sync_requested: Bool;
+  /** 1 once the agent made an authenticated call: its registration can no longer be repeated */
+  credential_used: Bool;
 }
 
 export interface WritebackAgentKeysTable {

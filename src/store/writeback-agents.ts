@@ -71,14 +71,51 @@ export async function insertAgent(db: Executor, a: { id: string; tenantId: strin
     .values({
       id: a.id, tenant_id: a.tenantId, name: a.name, version: a.version, directory_kind: a.directoryKind,
       credential_hash: a.credentialHash, enabled: 1, created_at: a.createdAt, last_heartbeat_at: a.createdAt,
-      directory_reachable: 0, directory_detail: null, jobs_applied: 0, jobs_refused: 0, sync_requested: 0,
+      directory_reachable: 0, directory_detail: null, jobs_applied: 0, jobs_refused: 0, sync_requested: 0, credential_used: 0,
     })
     .execute();
 }
 
+/**
+ * The agent holding a credential (authentication). The first lookup that finds it also records that the
+ * credential reached its agent (`credential_used`, written once): from then on the registration can no
+ * longer be repeated (agents.ts). The mark is conditional on the credential hash, so it cannot race a
+ * repeated registration replacing the credential: one of the two wins, the other finds nothing.
+ */
 export async function findAgentByCredentialHash(db: Executor, credentialHash: string): Promise<WritebackAgent | undefined> {
   const r = await db.selectFrom('writeback_agents').selectAll().where('credential_hash', '=', credentialHash).executeTakeFirst();
-  return r && toAgent(r);
+  if (!r || r.credential_used === 1) return r && toAgent(r);
+  await db.updateTable('writeback_agents').set({ credential_used: 1 }).where('credential_hash', '=', credentialHash).where('credential_used', '=', 0).execute();
+  const marked = await db.selectFrom('writeback_agents').selectAll().where('credential_hash', '=', credentialHash).executeTakeFirst();
+  return marked && toAgent(marked);
+}
+
+/** A registration token by its hash, consumed or not (the repeated registration of agents.ts reads it). */
+export async function findRegistrationToken(db: Executor, tokenHash: string): Promise<{ tenantId: string; expiresAt: string; usedAt: string | null; agentId: string | null } | undefined> {
+  const r = await db.selectFrom('agent_registration_tokens').select(['tenant_id', 'expires_at', 'used_at', 'agent_id']).where('token_hash', '=', tokenHash).executeTakeFirst();
+  return r && { tenantId: r.tenant_id, expiresAt: r.expires_at, usedAt: r.used_at, agentId: r.agent_id };
+}
+
+/**
+ * Replaces the credential of an agent that has never used it (a repeated registration): conditional on
+ * the credential still being unused AND still the one read by the caller, so of two racing repeats, or a
+ * repeat racing the first heartbeat, exactly one wins. True when this call replaced it.
+ */
+export async function replaceUnusedCredential(db: Executor, agentId: string, oldHash: string, newHash: string): Promise<boolean> {
+  const r = await db
+    .updateTable('writeback_agents')
+    .set({ credential_hash: newHash })
+    .where('id', '=', agentId)
+    .where('credential_hash', '=', oldHash)
+    .where('credential_used', '=', 0)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** The credential hash of an agent and whether it was ever used (for a repeated registration only). */
+export async function findAgentCredential(db: Executor, agentId: string): Promise<{ credentialHash: string; used: boolean } | undefined> {
+  const r = await db.selectFrom('writeback_agents').select(['credential_hash', 'credential_used']).where('id', '=', agentId).executeTakeFirst();
+  return r && { credentialHash: r.credential_hash, used: r.credential_used === 1 };
 }
 
 export async function findAgent(db: Executor, tenantId: string, id: string): Promise<WritebackAgent | undefined> {

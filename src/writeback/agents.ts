@@ -7,11 +7,14 @@ import {
   consumeRegistrationToken,
   clearSyncRequests,
   findAgent,
+  findAgentCredential,
+  findRegistrationToken,
   insertAgent,
   insertAgentKey,
   listAgentKids,
   listAgents,
   recordHeartbeat,
+  replaceUnusedCredential,
   requestSync,
   retireOtherKeys,
   setAgentEnabled,
@@ -22,6 +25,7 @@ import { AGENT_HEARTBEAT_SECONDS, type Heartbeat, type HeartbeatAnswer, type Reg
 import { HEALTHY_WITHIN_MS } from './queue.js';
 import { ssprPolicyOf } from '../domain/sspr-policy.js';
 import { findTenantById } from '../store/tenants.js';
+import type { Executor } from '../store/database.js';
 
 /** Agent registration, heartbeats, key rotation and the admin's view (SPEC 3.6, reference §6). */
 
@@ -38,30 +42,66 @@ export async function keyIdOf(jwk: RegisterRequest['publicKey']): Promise<string
   return calculateJwkThumbprint(jwk);
 }
 
+/** How long after its token was consumed an agent that never received the answer may register again. */
+export const REGISTRATION_REPEAT_MS = 10 * 60 * 1000;
+
 /**
  * Consumes the one-time token (atomically: of two racing registrations one wins), creates the agent
  * with its first key and a random credential (only its hash is stored), and audits the registration.
+ * A token already consumed is refused, except for the repeat of a registration whose answer was lost
+ * (repeatRegistration).
  */
 export async function registerAgent(deps: DomainDeps, ctx: RequestContext, req: RegisterRequest): Promise<RegisterAnswer> {
   const now = deps.clock.now().toISOString();
   const agentId = deps.random.uuid();
   const credential = `pac_${deps.random.token(32)}`;
   const keyId = await keyIdOf(req.publicKey);
+  const tokenHash = sha256(req.token);
   return deps.db.transaction().execute(async (trx) => {
-    const tenantId = await consumeRegistrationToken(trx, sha256(req.token), now, agentId);
-    if (!tenantId) throw new AppError('agent.registration_token_invalid');
+    const tenantId = await consumeRegistrationToken(trx, tokenHash, now, agentId);
+    if (!tenantId) return repeatRegistration(deps, trx, ctx, { tokenHash, keyId, credential });
     await insertAgent(trx, { id: agentId, tenantId, name: req.name, version: req.version, directoryKind: req.directoryKind, credentialHash: sha256(credential), createdAt: now });
     await insertAgentKey(trx, { kid: keyId, agentId, publicJwk: req.publicKey, createdAt: now });
-    await recordAudit(deps, trx, ctx, {
-      tenantId,
-      activity: 'Register password writeback agent',
-      category: 'DirectoryManagement',
-      loggedByService: 'Self-service Password Management',
-      operationType: 'Add',
-      targets: [agentTarget({ id: agentId, name: req.name }, [modified('DirectoryKind', null, req.directoryKind), modified('Version', null, req.version)])],
-      additionalDetails: [{ key: 'OnPremisesAgent', value: req.name }],
-    });
+    await auditRegistration(deps, trx, ctx, tenantId, { id: agentId, name: req.name, directoryKind: req.directoryKind, version: req.version }, false);
     return { agentId, tenantId, credential, keyId, heartbeatSeconds: AGENT_HEARTBEAT_SECONDS };
+  });
+}
+
+/**
+ * The agent saves its key and token before registering (agent/state.ts), so after a crash or a lost
+ * answer it repeats the call. The repeat answers the same agent with a NEW credential (the first never
+ * reached anyone; only the new hash is kept) only when all hold: the key is exactly the one the token
+ * was consumed with, the consumption is at most REGISTRATION_REPEAT_MS old, and the credential was
+ * never used (no heartbeat, poll, sync or key call). Anything else is the plain "token already used":
+ * a stolen token alone cannot take over an agent that is running, and not after ten minutes at all.
+ */
+async function repeatRegistration(deps: DomainDeps, trx: Executor, ctx: RequestContext, r: { tokenHash: string; keyId: string; credential: string }): Promise<RegisterAnswer> {
+  const refused = () => new AppError('agent.registration_token_invalid');
+  const token = await findRegistrationToken(trx, r.tokenHash);
+  if (!token?.usedAt || !token.agentId) throw refused();
+  const age = deps.clock.now().getTime() - Date.parse(token.usedAt);
+  if (!(age >= 0 && age <= REGISTRATION_REPEAT_MS)) throw refused();
+  const agent = await findAgent(trx, token.tenantId, token.agentId);
+  if (!agent) throw refused();
+  // an agent that never authenticated cannot have rotated: its one key is the one it registered with
+  const kids = await listAgentKids(trx, agent.id);
+  if (kids.length !== 1 || kids[0] !== r.keyId) throw refused();
+  const current = await findAgentCredential(trx, agent.id);
+  if (!current || current.used) throw refused();
+  if (!(await replaceUnusedCredential(trx, agent.id, current.credentialHash, sha256(r.credential)))) throw refused();
+  await auditRegistration(deps, trx, ctx, agent.tenantId, agent, true);
+  return { agentId: agent.id, tenantId: agent.tenantId, credential: r.credential, keyId: r.keyId, heartbeatSeconds: AGENT_HEARTBEAT_SECONDS };
+}
+
+async function auditRegistration(deps: DomainDeps, trx: Executor, ctx: RequestContext, tenantId: string, a: { id: string; name: string; directoryKind: string; version: string }, repeated: boolean): Promise<void> {
+  await recordAudit(deps, trx, ctx, {
+    tenantId,
+    activity: 'Register password writeback agent',
+    category: 'DirectoryManagement',
+    loggedByService: 'Self-service Password Management',
+    operationType: 'Add',
+    targets: [agentTarget(a, [modified('DirectoryKind', null, a.directoryKind), modified('Version', null, a.version)])],
+    additionalDetails: [{ key: 'OnPremisesAgent', value: a.name }, ...(repeated ? [{ key: 'RegistrationRepeated', value: 'the first answer did not reach the agent; its unused credential was replaced' }] : [])],
   });
 }
 

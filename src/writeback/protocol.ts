@@ -62,6 +62,14 @@ export interface HeartbeatAnswer {
 
 export type JobKind = 'resetPassword' | 'changePassword' | 'unlock' | 'verifyPassword';
 
+/**
+ * Who asked for a job, so the agent's log names the operation as Azure's does (reference §6.9: an admin
+ * reset is 31009–31011, a self-service one 31001–31003): 'selfService' (SSPR reset or unlock), 'admin'
+ * (admin reset or unlock), 'user' (a signed-in user's change). Absent in payloads sealed before it existed.
+ */
+export const JOB_ORIGINS = ['selfService', 'admin', 'user'] as const;
+export type JobOrigin = (typeof JOB_ORIGINS)[number];
+
 /** The plaintext inside the JWE. jobId is inside too, so a sealed payload cannot be replayed under another job. */
 export interface SealedJobPayload {
   jobId: string;
@@ -74,6 +82,8 @@ export interface SealedJobPayload {
   password?: string;
   mustChange?: boolean;
   unlock?: boolean;
+  /** who asked; sealed with the rest, so it cannot be altered on the way */
+  origin?: JobOrigin;
   expiresAt: string;
 }
 

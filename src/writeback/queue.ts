@@ -4,7 +4,7 @@ import type { Db } from '../store/database.js';
 import { findUserById } from '../store/users.js';
 import { listHealthyAgentKeys } from '../store/writeback-agents.js';
 import { expireJob, findJob, insertJob } from '../store/writeback-jobs.js';
-import { AGENT_HEARTBEAT_SECONDS, DEFAULT_JOB_TIMEOUT_MS, type JobKind, type SealedJobPayload } from './protocol.js';
+import { AGENT_HEARTBEAT_SECONDS, DEFAULT_JOB_TIMEOUT_MS, type JobKind, type JobOrigin, type SealedJobPayload } from './protocol.js';
 import { refusalError, unreachableError } from './refusals.js';
 import { sealPayload } from './seal.js';
 import { POLL_MS, signalJob, waitFor } from './signals.js';
@@ -28,6 +28,8 @@ export interface RunJobInput {
   tenantId: string;
   userId: string;
   kind: JobKind;
+  /** who asked (the agent's log names it); unset for pass-through sign-in */
+  origin?: JobOrigin;
   secrets?: JobSecrets;
   options?: { mustChange?: boolean; unlock?: boolean };
   /** argon2 hash of the new password, kept for the cloud side after an on-premises success */
@@ -65,6 +67,7 @@ export async function runJob(deps: QueueDeps, input: RunJobInput): Promise<JobDo
     user: { anchor: user.onPremisesImmutableId, name: user.userPrincipalName },
     ...input.secrets,
     ...input.options,
+    ...(input.origin ? { origin: input.origin } : {}),
     expiresAt,
   };
   const sealed = await sealPayload(payload, keys);

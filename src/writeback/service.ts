@@ -14,6 +14,7 @@ export function createWriteback(deps: QueueDeps, options: { timeoutMs?: number }
         secrets: { newPassword: i.newPassword },
         options: { mustChange: i.mustChange ?? false, unlock: i.unlock ?? true },
         cloudHash: i.cloudHash ?? null,
+        ...(i.origin ? { origin: i.origin } : {}),
         ...timing,
       }),
     changePassword: (i) =>
@@ -23,9 +24,10 @@ export function createWriteback(deps: QueueDeps, options: { timeoutMs?: number }
         kind: 'changePassword',
         secrets: { oldPassword: i.oldPassword, newPassword: i.newPassword },
         cloudHash: i.cloudHash ?? null,
+        ...(i.origin ? { origin: i.origin } : {}),
         ...timing,
       }),
-    unlock: (i) => runJob(deps, { tenantId: i.tenantId, userId: i.userId, kind: 'unlock', ...timing }),
+    unlock: (i) => runJob(deps, { tenantId: i.tenantId, userId: i.userId, kind: 'unlock', ...(i.origin ? { origin: i.origin } : {}), ...timing }),
     verifyPassword: async (i) => {
       try {
         await runJob(deps, { tenantId: i.tenantId, userId: i.userId, kind: 'verifyPassword', secrets: { password: i.password }, ...timing });

@@ -35,7 +35,8 @@ describe.each(testDialects())('writeback agent channel on %s', (dialect) => {
     const first = await ctx.app.inject({ method: 'POST', url: '/api/v1/agent/register', payload: body });
     expect(first.statusCode).toBe(201);
     const credential = first.json<{ credential: string }>().credential;
-    const again = await ctx.app.inject({ method: 'POST', url: '/api/v1/agent/register', payload: body });
+    // a second use by another key (a repeat with the same key is the crash recovery of test/agent/registration-repeat)
+    const again = await ctx.app.inject({ method: 'POST', url: '/api/v1/agent/register', payload: { ...body, publicKey: (await newAgentKeys()).publicJwk } });
     expect(again.statusCode).toBe(401);
     expect(again.json().error.code).toBe('agent.registration_token_invalid');
 

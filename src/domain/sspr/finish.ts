@@ -59,7 +59,7 @@ export async function resetPassword(deps: FinishDeps, ctx: RequestContext, token
   if (user.passwordSource !== 'cloud') {
     // Writeback on (eligibility refused it otherwise): the on-premises directory decides first.
     try {
-      done = await (deps.writeback ?? noWriteback).resetPassword({ tenantId: tenant.id, userId: user.id, newPassword, mustChange: false, unlock: true, cloudHash: passwordHash });
+      done = await (deps.writeback ?? noWriteback).resetPassword({ tenantId: tenant.id, userId: user.id, newPassword, mustChange: false, unlock: true, cloudHash: passwordHash, origin: 'selfService' });
     } catch (err) {
       await deps.db.transaction().execute((trx) => recordSsprEvent(deps, trx, ctx, user, flow, 'Reset password (self-service)', writebackReason(err), 'failure', writebackDetails(null)));
       throw err;
@@ -114,7 +114,7 @@ export async function unlockAccount(deps: FinishDeps, ctx: RequestContext, token
   const { flow, user, policy } = await verifiedFlow(deps, token);
   if (!policy.allowUnlockWithoutReset) throw new AppError('sspr.intent_unavailable');
   // an on-premises account is locked on-premises too: the directory unlocks it first
-  const done = user.passwordSource !== 'cloud' ? await (deps.writeback ?? noWriteback).unlock({ tenantId: user.tenantId, userId: user.id }) : null;
+  const done = user.passwordSource !== 'cloud' ? await (deps.writeback ?? noWriteback).unlock({ tenantId: user.tenantId, userId: user.id, origin: 'selfService' }) : null;
   const now = deps.clock.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
     if (!(await setFlowStatus(trx, flow.id, ['verified'], 'completed', now))) throw new AppError('sspr.flow_not_found');

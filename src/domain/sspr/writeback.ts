@@ -1,4 +1,5 @@
 import { AppError } from '../../errors.js';
+import type { JobOrigin } from '../../writeback/protocol.js';
 
 /**
  * The seam to the on-premises directory (SPEC 3.6), built once in services.ts (services.writeback,
@@ -16,9 +17,10 @@ export interface WritebackDone {
 }
 
 export interface WritebackSeam {
-  resetPassword(input: { tenantId: string; userId: string; newPassword: string; mustChange?: boolean; unlock?: boolean; cloudHash?: string | null }): Promise<WritebackDone>;
-  changePassword(input: { tenantId: string; userId: string; oldPassword: string; newPassword: string; cloudHash?: string | null }): Promise<WritebackDone>;
-  unlock(input: { tenantId: string; userId: string }): Promise<WritebackDone>;
+  /** origin: who asked, so the agent's log names the operation (Azure's 31001 self-service vs 31009 admin reset) */
+  resetPassword(input: { tenantId: string; userId: string; newPassword: string; mustChange?: boolean; unlock?: boolean; cloudHash?: string | null; origin?: JobOrigin }): Promise<WritebackDone>;
+  changePassword(input: { tenantId: string; userId: string; oldPassword: string; newPassword: string; cloudHash?: string | null; origin?: JobOrigin }): Promise<WritebackDone>;
+  unlock(input: { tenantId: string; userId: string; origin?: JobOrigin }): Promise<WritebackDone>;
   /** pass-through authentication (wired into sign-in by the sync/PTA part) */
   verifyPassword(input: { tenantId: string; userId: string; password: string }): Promise<boolean>;
 }

@@ -12,6 +12,8 @@ import * as auditRetention from './2026_11_26_0400_audit_retention.js';
 import * as auditDailyCounts from './2026_11_26_0500_audit_daily_counts.js';
 import * as writeback from './2026_11_26_0600_writeback.js';
 import * as directorySync from './2026_11_26_0700_directory_sync.js';
+import * as agentRegistrationRetry from './2026_11_26_0710_agent_registration_retry.js';
+import * as tenantBranding from './2026_11_26_0800_tenant_branding.js';
 
 /** A static map, so migrations ship inside the build and run the same from src or dist. */
 const migrations: Record<string, Migration> = {
@@ -28,6 +30,8 @@ const migrations: Record<string, Migration> = {
   '2026_11_26_0500_audit_daily_counts': auditDailyCounts,
   '2026_11_26_0600_writeback': writeback,
   '2026_11_26_0700_directory_sync': directorySync,
+  '2026_11_26_0710_agent_registration_retry': agentRegistrationRetry,
+  '2026_11_26_0800_tenant_branding': tenantBranding,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -19,7 +19,7 @@ export function agentChannelRoutes(app: FastifyInstance, services: Services): vo
     doc({
       summary: 'Register an on-premises writeback agent with a one-time registration token',
       description:
-        'Consumes the token (24 hours, one use; from POST /api/v1/writeback/agents/registrationTokens or `postern agent register`), stores the agent\'s ' +
+        'Consumes the token (24 hours, one use — repeatable for 10 minutes with the same key by an agent that never received its credential; from POST /api/v1/writeback/agents/registrationTokens or `postern agent register`), stores the agent\'s ' +
         'P-256 public key for sealing jobs and answers with the agent credential, shown once (only its hash is stored).',
       tags: ['Agent'],
       auth: 'none',
