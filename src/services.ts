@@ -46,20 +46,24 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const random = overrides.random ?? systemRandom;
   const secretBox = new SecretBox(config.secretKey ?? readOrCreateSecretKey(config.dataDir));
   const tokens = new TokenService({ db: handle.db, clock, random, secretBox, publicUrl: config.publicUrl });
+  const hasher = overrides.hasher ?? createArgon2Hasher(config.argon2);
   return {
     config,
     db: handle.db,
     dialect: handle.dialect,
     clock,
     random,
-    hasher: overrides.hasher ?? createArgon2Hasher(config.argon2),
+    hasher,
     secretBox,
     tokens,
     mailer: overrides.mailer ?? createMailer(config),
     sms: overrides.sms ?? createSmsSender(config),
     voice: overrides.voice ?? createVoiceCaller(config),
     writeback: createWriteback({ db: handle.db, clock, random }, { timeoutMs: config.writebackJobTimeoutMs }),
-    close: () => handle.close(),
+    close: async () => {
+      await hasher.close?.(); // the {CRYPT} worker pool, if it was started
+      await handle.close();
+    },
   };
 }
 

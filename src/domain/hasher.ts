@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
+import { createCryptPool } from './crypt-pool.js';
 import { verifyLdapHash } from './ldap-hashes.js';
 
 /** The narrow interface the domain needs for password hashing. */
@@ -8,6 +9,8 @@ export interface Hasher {
   verify(encoded: string, password: string): Promise<boolean>;
   /** true when `encoded` was made with other parameters than the current ones (never for imported `{…}` hashes) */
   needsRehash(encoded: string): boolean;
+  /** ends any worker threads the hasher started (the {CRYPT} pool); optional for test doubles */
+  close?(): Promise<void>;
 }
 
 export interface Argon2Params {
@@ -21,7 +24,8 @@ export interface Argon2Params {
  * `verify` also takes the `{SCHEME}…` values imported by password hash sync (src/domain/ldap-hashes.ts):
  * the encoded value names its scheme, so one stored column serves cloud and synced users.
  * A semaphore sized to the cores keeps hashing from starving the pool's other users (file and DNS
- * work, and the SQLite driver's neighbours) and bounds memory to cores × memoryCost.
+ * work, and the SQLite driver's neighbours) and bounds memory to cores × memoryCost. Imported {CRYPT}
+ * values are computed in JS, so they go to this hasher's own worker pool, started on first use.
  */
 export function createArgon2Hasher(params: Argon2Params, concurrency = availableParallelism()): Hasher {
   const options = {
@@ -32,12 +36,13 @@ export function createArgon2Hasher(params: Argon2Params, concurrency = available
   };
   const limit = createLimiter(Math.max(1, concurrency));
   const marker = `$argon2id$v=19$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}$`;
+  const crypt = createCryptPool();
   return {
     hash: (password) => limit(() => hash(password, options)),
     verify: (encoded, password) =>
       limit(async () => {
         try {
-          if (encoded.startsWith('{')) return await verifyLdapHash(encoded, password);
+          if (encoded.startsWith('{')) return await verifyLdapHash(encoded, password, crypt);
           return await verify(encoded, password);
         } catch {
           return false; // a malformed stored hash is a failed verification, not a crash
@@ -45,6 +50,7 @@ export function createArgon2Hasher(params: Argon2Params, concurrency = available
       }),
     // An imported hash belongs to the directory: the next sync would put it back, so never replace it.
     needsRehash: (encoded) => !encoded.startsWith('{') && !encoded.startsWith(marker),
+    close: () => crypt.close(),
   };
 }
 

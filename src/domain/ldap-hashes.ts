@@ -1,7 +1,7 @@
 import { createHash, pbkdf2, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { verify as argon2Verify } from '@node-rs/argon2';
-import { md5Crypt, shaCrypt } from './ldap-hashes-crypt.js';
+import { sharedCryptPool, type CryptVerifier } from './crypt-pool.js';
 
 /**
  * Verification of password hashes imported from OpenLDAP's userPassword (password hash sync,
@@ -51,8 +51,11 @@ export function isSupportedLdapHash(encoded: string): boolean {
   return false;
 }
 
-/** Checks `password` against an imported `{SCHEME}…` value. */
-export async function verifyLdapHash(encoded: string, password: string): Promise<boolean> {
+/**
+ * Checks `password` against an imported `{SCHEME}…` value. {CRYPT} is computed in JS, so it goes to
+ * a worker pool (`crypt`, the shared one by default); the others already run off the event loop.
+ */
+export async function verifyLdapHash(encoded: string, password: string, crypt: CryptVerifier = sharedCryptPool()): Promise<boolean> {
   const parts = splitScheme(encoded);
   if (!parts) return false;
   try {
@@ -61,7 +64,7 @@ export async function verifyLdapHash(encoded: string, password: string): Promise
     const pbkdf2Digest = PBKDF2_DIGESTS[parts.scheme];
     if (pbkdf2Digest) return await verifyPbkdf2(pbkdf2Digest, parts.value, password);
     if (parts.scheme === 'ARGON2') return /^\$argon2(id|i|d)\$/.test(parts.value) && (await argon2Verify(parts.value, password));
-    if (parts.scheme === 'CRYPT') return verifyCrypt(parts.value, password);
+    if (parts.scheme === 'CRYPT') return /^\$(1|5|6)\$/.test(parts.value) && (await crypt.verify(parts.value, password));
     return false;
   } catch {
     return false; // malformed: a failed verification, never a crash
@@ -88,18 +91,6 @@ async function verifyPbkdf2(algorithm: string, value: string, password: string):
   // crypto.pbkdf2 runs on libuv's threadpool, off the event loop.
   const actual = await pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, expected.length, algorithm);
   return timingSafeEqual(actual, expected);
-}
-
-function verifyCrypt(value: string, password: string): boolean {
-  const key = Buffer.from(password, 'utf8');
-  let computed: string | undefined;
-  if (value.startsWith('$6$')) computed = shaCrypt('sha512', key, value);
-  else if (value.startsWith('$5$')) computed = shaCrypt('sha256', key, value);
-  else if (value.startsWith('$1$')) computed = md5Crypt(key, value);
-  if (computed === undefined) return false;
-  const a = Buffer.from(computed, 'utf8');
-  const b = Buffer.from(value, 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** RFC 4648 base64 with padding, as slapd writes it; anything else is malformed. */

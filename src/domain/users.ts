@@ -198,16 +198,19 @@ export async function updateUser(deps: AdminResetDeps, ctx: RequestContext, tena
 
   const changes = changedProperties(target, change.patch, resetting ? FORCE_FLAGS : []);
   if (!resetting && changes.length === 0) return target;
-  // on-premises users: the on-premises directory takes the password first (a PATCH has no operation to fail)
-  if (reset) await pushToOnPremises(deps, target, reset);
-  const passwordHash = reset ? await deps.hasher.hash(reset.password) : undefined;
-  const now = deps.clock.now().toISOString();
   const forceChange = change.patch.forceChangePasswordNextSignIn ?? true;
+  // Hashed before the job leaves, and carried with it with the must-change flag, as resetPasswordByAdmin
+  // does: if the cloud write below fails after the directory took the password, the writeback sweep
+  // completes the cloud side (OnPremisesSuccessCloudFailure). The on-premises directory decides first
+  // (a PATCH has no operation to fail); its job is marked applied in the cloud transaction.
+  const passwordHash = reset ? await deps.hasher.hash(reset.password) : undefined;
+  const done = reset ? await pushToOnPremises(deps, target, reset, { passwordHash, mustChange: forceChange }) : null;
+  const now = deps.clock.now().toISOString();
 
   await inTransactionMappingUpnRace(deps, async (trx) => {
     await updateUserRow(trx, tenantId, target.id, change.patch, now);
     const after = { ...target, ...change.patch };
-    if (reset && passwordHash !== undefined) await writeAdminReset(deps, trx, ctx, after, reset, { passwordHash, forceChange, now });
+    if (reset && passwordHash !== undefined) await writeAdminReset(deps, trx, ctx, after, reset, { passwordHash, forceChange, now, done });
     if (changes.length > 0) {
       await recordAudit(deps, trx, ctx, { tenantId, activity: 'Update user', category: 'UserManagement', operationType: 'Update', targets: [userTarget(after, changes)] });
     }
