@@ -19,6 +19,7 @@ import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
+import { applyHeapGrowth } from '../src/lib/heap.js';
 import { issueAppAccessToken } from '../src/domain/access-tokens.js';
 import { createApplication } from '../src/domain/applications.js';
 import { getInsights } from '../src/domain/insights.js';
@@ -34,7 +35,7 @@ const LIMITS = { pageP95Ms: 50, insightsP95Ms: 500, exportRssMb: 100 };
 const SECRET = 'bench-secret-key-bench-secret-key-0123456789';
 const self = fileURLToPath(import.meta.url);
 
-const env = (databaseUrl: string, dir: string) => loadConfig({ DATABASE_URL: databaseUrl, POSTERN_SECRET_KEY: SECRET, POSTERN_DATA_DIR: dir, LOG_LEVEL: 'silent', PORT: '0' });
+const env = (databaseUrl: string, dir: string) => loadConfig({ DATABASE_URL: databaseUrl, POSTERN_SECRET_KEY: SECRET, POSTERN_DATA_DIR: dir, LOG_LEVEL: 'silent', PORT: '0', HEAP_GROWTH_PERCENT: process.env.HEAP_GROWTH_PERCENT });
 
 function p95(samples: number[]): number {
   if (samples.length === 0) return NaN;
@@ -247,12 +248,20 @@ async function pgSink(url: string): Promise<SeedSink & { close(): Promise<void> 
   await client.query('set session_replication_role = replica').catch(() => undefined);
   const types = (cols: readonly string[]) => cols.map((c, i) => `$${i + 1}::${c === 'seq' || c === 'position' ? 'int' : 'text'}[]`).join(',');
   const columnsOf = (rows: unknown[][], width: number) => Array.from({ length: width }, (_, c) => rows.map((r) => r[c]));
+  // one batch in flight while the next is generated: the server inserts on the other core
+  let inFlight: Promise<unknown> = Promise.resolve();
   return {
     write: async (events, targets) => {
-      await client.query(`insert into audit_events (${EVENT_COLUMNS.join(',')}) select * from unnest(${types(EVENT_COLUMNS)})`, columnsOf(events, EVENT_COLUMNS.length));
-      await client.query(`insert into audit_event_targets (${TARGET_COLUMNS.join(',')}) select * from unnest(${types(TARGET_COLUMNS)})`, columnsOf(targets, TARGET_COLUMNS.length));
+      await inFlight;
+      inFlight = Promise.all([
+        client.query(`insert into audit_events (${EVENT_COLUMNS.join(',')}) select * from unnest(${types(EVENT_COLUMNS)})`, columnsOf(events, EVENT_COLUMNS.length)),
+        client.query(`insert into audit_event_targets (${TARGET_COLUMNS.join(',')}) select * from unnest(${types(TARGET_COLUMNS)})`, columnsOf(targets, TARGET_COLUMNS.length)),
+      ]);
     },
-    close: () => client.end(),
+    close: async () => {
+      await inFlight;
+      await client.end();
+    },
   };
 }
 
@@ -424,7 +433,10 @@ async function runExport(databaseUrl: string, dir: string, tenantId: string, fro
     buffered += d.toString();
     const parts = buffered.split('\n');
     buffered = parts.pop()!;
-    lines.push(...parts.filter((l) => l.trim() !== ''));
+    for (const l of parts) {
+      if (l.startsWith('{')) lines.push(l);
+      else if (l.trim() !== '') process.stderr.write(`  server: ${l}\n`); // e.g. --trace-gc in BENCH_SERVER_NODE_FLAGS
+    }
     wake?.();
   });
   const next = async (): Promise<Record<string, unknown>> => {
@@ -450,7 +462,9 @@ async function runExport(databaseUrl: string, dir: string, tenantId: string, fro
 
 /** The child: the server on a real socket, sampling its own resident memory until told to stop. */
 async function exportChild(databaseUrl: string, dir: string, tenantId: string): Promise<void> {
-  const services = createServices(env(databaseUrl, dir));
+  const config = env(databaseUrl, dir);
+  applyHeapGrowth(config.heapGrowthPercent); // as `serve` does first
+  const services = createServices(config);
   const app = await createApp(services, { logger: false });
   if (!app.hasRoute({ method: 'GET', url: '/api/v1/audit/events.csv' })) {
     console.log(JSON.stringify({ skipped: '(c) skipped: GET /api/v1/audit/events.csv does not exist yet' }));

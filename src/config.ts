@@ -41,6 +41,8 @@ const schema = z.object({
   SSPR_MIN_RESPONSE_MS: z.coerce.number().int().min(0).max(5000).default(300),
   WRITEBACK_JOB_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SYNC_DISABLE_THRESHOLD: z.coerce.number().int().min(0).max(10_000_000).default(500),
+  HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(300).default(50),
+  WEB_DIR: z.string().optional(),
 });
 
 export interface Config {
@@ -69,6 +71,10 @@ export interface Config {
   readonly writebackJobTimeoutMs: number;
   /** a directory sync run disabling more users than this disables nobody (accidental-delete prevention) */
   readonly syncDisableThreshold: number;
+  /** V8 grows the old generation to (1 + this/100) × the live heap before a full collection; 0 = V8's own (up to 4×) */
+  readonly heapGrowthPercent: number;
+  /** the built portals (Vite's output); unset = dist/web of this installation */
+  readonly webDir: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -111,6 +117,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     ssprMinResponseMs: e.SSPR_MIN_RESPONSE_MS,
     writebackJobTimeoutMs: e.WRITEBACK_JOB_TIMEOUT_MS,
     syncDisableThreshold: e.SYNC_DISABLE_THRESHOLD,
+    heapGrowthPercent: e.HEAP_GROWTH_PERCENT,
+    webDir: e.WEB_DIR,
   });
 }
 

@@ -5,6 +5,7 @@ import { startWritebackSweeper } from '../writeback/retry.js';
 import { AUDIT_RETENTION_INTERVAL_MS, createAuditRetentionScheduler } from '../domain/audit-retention.js';
 import { HOUSEKEEPING_INTERVAL_MS, sweepExpired } from '../domain/housekeeping.js';
 import { hostname } from 'node:os';
+import { applyHeapGrowth } from '../lib/heap.js';
 import { bootstrapIfEmpty } from '../domain/tenants.js';
 import { createApp } from '../http/app.js';
 import { createServices } from '../services.js';
@@ -13,6 +14,7 @@ import type { CliIo } from './index.js';
 
 /** migrate → bootstrap an empty database (printing the admin's one-time password once) → listen. */
 export async function serve(config: Config, io: CliIo): Promise<void> {
+  applyHeapGrowth(config.heapGrowthPercent);
   const services = createServices(config);
   await migrateToLatest(services.db);
   const created = await bootstrapIfEmpty(services);

@@ -77,19 +77,32 @@ export async function insertAuditEvents(trx: Executor, events: readonly AuditEve
   for (let i = 0; i < events.length; i += 100) {
     await trx.insertInto('audit_events').values(events.slice(i, i + 100).map(auditEventRow)).execute();
   }
-  const targets = events.flatMap((e) =>
-    e.targetResources.map((t, position) => ({
-      event_id: e.id,
-      position,
-      tenant_id: e.tenantId,
-      activity_date_time: e.activityDateTime,
-      target_id: auditKey(t.id) ?? '',
-      target_upn: auditKey(t.userPrincipalName),
-    })),
-  );
+  const targets = events.flatMap(targetRowsOf);
   for (let i = 0; i < targets.length; i += 500) {
     await trx.insertInto('audit_event_targets').values(targets.slice(i, i + 500)).execute();
   }
+}
+
+/**
+ * The indexable copies of an event's targets. A target id, and a UPN, appears at most once per event
+ * (a repeat is written as '' / null), so a query driven by one target's rows meets each event once
+ * (src/store/audit-query.ts); the event's own JSON keeps every target as given.
+ */
+function targetRowsOf(e: AuditEvent) {
+  const ids = new Set<string>();
+  const upns = new Set<string>();
+  const rows = [];
+  for (const [position, t] of e.targetResources.entries()) {
+    const idKey = auditKey(t.id) ?? '';
+    const upnKey = auditKey(t.userPrincipalName) ?? null;
+    const id = idKey !== '' && !ids.has(idKey) ? idKey : '';
+    const upn = upnKey !== null && !upns.has(upnKey) ? upnKey : null;
+    if (id !== '') ids.add(id);
+    if (upn !== null) upns.add(upn);
+    if (id === '' && upn === null && idKey !== '') continue; // a plain repeat of a target already indexed
+    rows.push({ event_id: e.id, position, tenant_id: e.tenantId, activity_date_time: e.activityDateTime, target_id: id, target_upn: upn });
+  }
+  return rows;
 }
 
 function auditEventRow(e: AuditEvent) {
