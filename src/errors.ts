@@ -100,6 +100,11 @@ export const errorCodes = {
   'agent.result_conflict': { status: 409, graph: 'Request_BadRequest', message: 'A different result was already recorded for this job.' },
   'writeback.refused': { status: 400, graph: 'Request_BadRequest', message: 'Your on-premises directory refused the password.' },
 
+  // tenant branding (issue 8)
+  'branding.contrast_too_low': { status: 400, graph: 'Request_BadRequest', message: 'The primary colour does not contrast enough with text on it or with the white page.' },
+  'branding.logo_invalid': { status: 400, graph: 'Request_BadRequest', message: 'The logo must be a PNG or JPEG image (SVG is not accepted).' },
+  'branding.logo_too_large': { status: 413, graph: 'Request_EntityTooLarge', message: 'The logo is larger than 100 KB.' },
+
   'internal': { status: 500, graph: 'generalException', message: 'Something went wrong on our side. Use the request id to ask your admin.' },
 } as const satisfies Record<string, { status: number; graph: string; message: string }>;
 

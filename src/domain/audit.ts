@@ -54,7 +54,8 @@ export type AuditActivity =
   | 'Admin deleted security info'
   | 'Unlock user account (by admin)'
   | 'Update audit log policy'
-  | 'Audit log retention';
+  | 'Audit log retention'
+  | 'Update company branding';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

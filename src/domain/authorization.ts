@@ -66,7 +66,8 @@ export type Capability =
   | 'policies.audit'
   | 'users.authenticationMethods'
   | 'users.revokeSessions'
-  | 'writeback.manage';
+  | 'writeback.manage'
+  | 'branding.manage';
 
 /** Application permissions that grant each capability. */
 const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
@@ -98,6 +99,8 @@ const BY_PERMISSION: Record<Capability, readonly ApplicationPermission[]> = {
   'users.revokeSessions': ['User.RevokeSessions.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   // writeback agents: delegated admins only (Hybrid Identity / Global Administrator)
   'writeback.manage': [],
+  // company branding (issue 8): delegated admins only, like writeback
+  'branding.manage': [],
 };
 
 /**
@@ -143,6 +146,7 @@ const BY_ROLE: Record<Capability, readonly string[] | '*'> = {
     ROLE.passwordAdministrator,
   ],
   'writeback.manage': [ROLE.globalAdministrator, ROLE.hybridIdentityAdministrator],
+  'branding.manage': [ROLE.globalAdministrator],
 };
 
 export function can(principal: Principal, capability: Capability): boolean {

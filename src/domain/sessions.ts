@@ -1,7 +1,9 @@
 import { hmac, safeEqual, sha256, type SecretBox } from '../lib/crypto.js';
 import { deleteSession, findSessionByHash, insertSession, touchSession, type SessionRecord } from '../store/sessions.js';
 import { findUserById, type User } from '../store/users.js';
+import { listRoleIdsOfPrincipal } from '../store/role-assignments.js';
 import type { DomainDeps } from './deps.js';
+import { findRole } from './roles.js';
 
 /** Idle lifetime: every request moves the end this far out again. */
 export const SESSION_IDLE_SECONDS = 8 * 3600;
@@ -88,4 +90,10 @@ export function csrfTokenMatches(session: SessionRecord, presented: string | und
 
 export async function endSession(deps: Pick<DomainDeps, 'db'>, token: string): Promise<void> {
   await deleteSession(deps.db, sha256(token));
+}
+
+/** The directory roles a signed-in user holds (directly or through a role-assignable group), for the portals' navigation. */
+export async function rolesOfSessionUser(deps: Pick<DomainDeps, 'db'>, user: User): Promise<{ id: string; displayName: string }[]> {
+  const ids = await listRoleIdsOfPrincipal(deps.db, user.tenantId, user.id);
+  return ids.map((id) => ({ id, displayName: findRole(id)?.displayName ?? id })).sort((a, b) => a.displayName.localeCompare(b.displayName));
 }

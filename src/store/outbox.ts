@@ -168,13 +168,21 @@ export async function countMessagesByStatus(db: Executor): Promise<Record<Outbox
 export interface TenantSender {
   displayName: string;
   settings: string;
+  /** tenant_branding (issue 8): the branded name and colour, null when the tenant has not set them */
+  brandingName: string | null;
+  brandingColor: string | null;
 }
 
 export async function findTenantSenders(db: Executor, tenantIds: readonly string[]): Promise<Map<string, TenantSender>> {
   const ids = [...new Set(tenantIds)];
   if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('tenants').select(['id', 'display_name', 'settings']).where('id', 'in', ids).execute();
-  return new Map(rows.map((r) => [r.id, { displayName: r.display_name, settings: r.settings }]));
+  const rows = await db
+    .selectFrom('tenants')
+    .leftJoin('tenant_branding', 'tenant_branding.tenant_id', 'tenants.id')
+    .select(['tenants.id', 'tenants.display_name', 'tenants.settings', 'tenant_branding.display_name as branding_name', 'tenant_branding.primary_color as branding_color'])
+    .where('tenants.id', 'in', ids)
+    .execute();
+  return new Map(rows.map((r) => [r.id, { displayName: r.display_name, settings: r.settings, brandingName: r.branding_name, brandingColor: r.branding_color }]));
 }
 
 function toRecord(row: OutboxTable): OutboxRecord {

@@ -66,8 +66,10 @@ describe.each(testDialects())('web sessions on %s', (dialect) => {
     const res = await signIn('admin@contoso.test', ADMIN_PASSWORD);
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
-    const body = res.json<{ user: unknown; csrfToken: string }>();
-    expect(body.user).toEqual({ id: ctx.tenant.admin.id, userPrincipalName: 'admin@contoso.test', displayName: 'Global Administrator' });
+    const body = res.json<{ user: unknown; roles: unknown; csrfToken: string }>();
+    expect(body.user).toEqual({ id: ctx.tenant.admin.id, userPrincipalName: 'admin@contoso.test', displayName: 'Global Administrator', tenantId: ctx.tenant.tenant.id });
+    // the portals offer the admin pages from this; the API still decides every request
+    expect(body.roles).toEqual([{ id: ROLE.globalAdministrator, displayName: 'Global Administrator' }]);
     expect(body.csrfToken).toMatch(/^[A-Za-z0-9_-]{40,}$/);
 
     const cookie = sessionCookie(res)!;

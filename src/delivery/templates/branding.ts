@@ -28,7 +28,26 @@ const brandingSettings = z.object({
 
 export type BrandingSettings = z.infer<typeof brandingSettings>;
 
-export function brandingOf(tenant: { displayName: string; settings: string | Record<string, unknown> }, publicUrl: string): Branding {
+/** The SSPR policy's help-desk link (settings.sspr), the support line of messages unless branding names one. */
+const ssprHelpdesk = z.object({
+  helpdeskUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional().catch(undefined),
+  helpdeskEmail: z.email().max(256).nullable().optional().catch(undefined),
+});
+
+const HEX_COLOR = /^#[0-9a-fA-F]{6}$/;
+
+/**
+ * What a message is sent with: the tenant's display name and settings JSON, and the tenant_branding
+ * row's name and colour when the tenant has one (issue 8; these win over the older settings.branding).
+ */
+export interface BrandingSource {
+  displayName: string;
+  settings: string | Record<string, unknown>;
+  brandingName?: string | null | undefined;
+  brandingColor?: string | null | undefined;
+}
+
+export function brandingOf(tenant: BrandingSource, publicUrl: string): Branding {
   let settings: unknown = tenant.settings;
   if (typeof settings === 'string') {
     try {
@@ -40,12 +59,37 @@ export function brandingOf(tenant: { displayName: string; settings: string | Rec
   const raw = settings !== null && typeof settings === 'object' ? (settings as { branding?: unknown }).branding : undefined;
   const parsed = brandingSettings.safeParse(raw ?? {});
   const b: BrandingSettings = parsed.success ? parsed.data : {};
+  const rawSspr = settings !== null && typeof settings === 'object' ? (settings as { sspr?: unknown }).sspr : undefined;
+  const sspr = ssprHelpdesk.safeParse(rawSspr ?? {});
+  const helpdesk = sspr.success ? sspr.data : {};
+  const brandedName = typeof tenant.brandingName === 'string' && tenant.brandingName.trim() !== '' ? tenant.brandingName.trim() : undefined;
+  const brandedColor = typeof tenant.brandingColor === 'string' && HEX_COLOR.test(tenant.brandingColor) ? tenant.brandingColor : undefined;
   return {
-    name: b.displayName ?? tenant.displayName,
+    name: brandedName ?? b.displayName ?? tenant.displayName,
     publicUrl: publicUrl.replace(/\/+$/, ''),
-    accentColor: b.accentColor ?? DEFAULT_ACCENT_COLOR,
+    accentColor: brandedColor ?? b.accentColor ?? DEFAULT_ACCENT_COLOR,
     logoUrl: b.logoUrl,
-    supportEmail: b.supportEmail,
-    supportUrl: b.supportUrl,
+    supportEmail: b.supportEmail ?? helpdesk.helpdeskEmail ?? undefined,
+    supportUrl: b.supportUrl ?? helpdesk.helpdeskUrl ?? undefined,
   };
+}
+
+/** WCAG 2 relative luminance of a `#rrggbb` colour. */
+export function relativeLuminance(hex: string): number {
+  const channel = (i: number): number => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+}
+
+/** WCAG 2 contrast ratio of two `#rrggbb` colours (1 to 21). */
+export function contrastRatio(a: string, b: string): number {
+  const [hi, lo] = [relativeLuminance(a), relativeLuminance(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** White or black, whichever contrasts more with `hex`: the text colour on the brand colour. */
+export function textColorOn(hex: string): '#ffffff' | '#000000' {
+  return contrastRatio(hex, '#ffffff') >= contrastRatio(hex, '#000000') ? '#ffffff' : '#000000';
 }

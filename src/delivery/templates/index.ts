@@ -10,7 +10,7 @@ import { passwordResetByAdmin, passwordResetByAdminData } from './password-reset
 import { testMessage, testMessageData } from './test-message.js';
 import { verificationCode, verificationCodeData } from './verification-code.js';
 
-export { brandingOf, DEFAULT_ACCENT_COLOR, type Branding, type BrandingSettings } from './branding.js';
+export { brandingOf, contrastRatio, DEFAULT_ACCENT_COLOR, relativeLuminance, textColorOn, type Branding, type BrandingSettings, type BrandingSource } from './branding.js';
 export { escapeHtml } from './layout.js';
 export { DEFAULT_LOCALE, LOCALES, resolveLocale, type Locale } from './locale.js';
 

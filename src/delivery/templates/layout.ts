@@ -1,4 +1,4 @@
-import type { Branding } from './branding.js';
+import { textColorOn, type Branding } from './branding.js';
 import type { Locale } from './locale.js';
 
 /**
@@ -73,7 +73,7 @@ export function renderHtml(content: MessageContent, branding: Branding, locale: 
     p(content.greeting),
     ...content.paragraphs.map(p),
     content.action
-      ? `<p style="margin:24px 0"><a href="${e(content.action.url)}" style="background:${accent};color:#ffffff;padding:10px 20px;text-decoration:none;border-radius:4px;display:inline-block">${e(content.action.label)}</a></p>` +
+      ? `<p style="margin:24px 0"><a href="${e(content.action.url)}" style="background:${accent};color:${textColorOn(branding.accentColor)};padding:10px 20px;text-decoration:none;border-radius:4px;display:inline-block">${e(content.action.label)}</a></p>` +
         `<p style="margin:0 0 16px 0;font-size:12px;color:#616161">${e(content.action.url)}</p>`
       : '',
     ...(content.after ?? []).map(p),

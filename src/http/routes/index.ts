@@ -27,6 +27,9 @@ import { agentSyncRoutes } from './agent/sync.js';
 import { agentChannelRoutes } from './agent/channel.js';
 import { agentJobRoutes } from './agent/jobs.js';
 import { writebackAgentRoutes } from './api/writeback-agents.js';
+import { passwordHintsRoutes } from './api/password-hints.js';
+import { brandingRoutes } from './api/branding.js';
+import { webRoutes } from './web.js';
 
 /** Every route of the app, mounted in one place. */
 export function registerRoutes(app: FastifyInstance, services: Services): void {
@@ -57,4 +60,7 @@ export function registerRoutes(app: FastifyInstance, services: Services): void {
   agentChannelRoutes(app, services);
   agentJobRoutes(app, services);
   writebackAgentRoutes(app, services);
+  passwordHintsRoutes(app, services);
+  brandingRoutes(app, services);
+  webRoutes(app, services);
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { endSession, startSession, type ActiveSession } from '../../../domain/sessions.js';
+import { endSession, rolesOfSessionUser, startSession, type ActiveSession } from '../../../domain/sessions.js';
 import { changePasswordAtSignIn } from '../../../domain/password-change.js';
 import { signInWithPassword, type SignInFailure } from '../../../domain/sign-in.js';
 import { registrationStatus } from '../../../domain/security-info/status.js';
@@ -62,7 +62,7 @@ export function sessionRoutes(app: FastifyInstance, services: Services): void {
     return noStore(reply)
       .code(200)
       .send({
-        ...view(user, started.csrfToken, started.session.expiresAt),
+        ...(await view(services, user, started.csrfToken, started.session.expiresAt)),
         ...(expiry?.warn ? { passwordExpiresInDays: expiry.daysLeft } : {}),
         ...(registration.required ? { registrationRequired: true, registrationReason: registration.reason } : {}),
       });
@@ -70,7 +70,7 @@ export function sessionRoutes(app: FastifyInstance, services: Services): void {
 
   app.get('/api/v1/session', doc({ summary: 'The current web session and its CSRF token', tags: ['Session'], auth: 'user', responses: { 200: 'The session', 401: 'No session' } }), async (request, reply) => {
     const active = await requireSession(services, request, reply);
-    return noStore(reply).send(view(active.user, active.csrfToken, active.session.expiresAt));
+    return noStore(reply).send(await view(services, active.user, active.csrfToken, active.session.expiresAt));
   });
 
   app.delete('/api/v1/session', doc({ summary: 'Sign out (needs the X-CSRF-Token header)', tags: ['Session'], auth: 'user', responses: { 204: 'Signed out', 401: 'No session', 403: 'Missing or wrong CSRF token' } }), async (request, reply) => {
@@ -89,9 +89,11 @@ async function requireSession(services: Services, request: Parameters<typeof rea
   throw new AppError('auth.session_required');
 }
 
-function view(user: User, csrfToken: string, expiresAt: string) {
+/** `roles`: the user's directory roles, so the portals know whether to offer the admin pages (the API still decides). */
+async function view(services: Services, user: User, csrfToken: string, expiresAt: string) {
   return {
-    user: { id: user.id, userPrincipalName: user.userPrincipalName, displayName: user.displayName },
+    user: { id: user.id, userPrincipalName: user.userPrincipalName, displayName: user.displayName, tenantId: user.tenantId },
+    roles: await rolesOfSessionUser(services, user),
     csrfToken,
     expiresDateTime: expiresAt,
   };
