@@ -27,6 +27,9 @@ export default async function setup(project: TestProject): Promise<() => void> {
       stopPostgres?.();
     } finally {
       stopDirectories();
+      // the browser suites' screenshots (test/browser/harness.ts), when this run made some
+      const shots = process.env.POSTERN_SCREENSHOT_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results', 'screenshots');
+      if (existsSync(shots) && readdirSync(shots).length > 0) console.log(`\nbrowser screenshots: ${shots}`);
     }
   };
 }

@@ -1,0 +1,368 @@
+import { readFile } from 'node:fs/promises';
+import { solveChallenge, type Challenge } from 'altcha-lib';
+import { deriveKey } from 'altcha-lib/algorithms/sha';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/domain/roles.js';
+import { chromiumAvailable, startPortal, type Portal } from './harness.js';
+
+/**
+ * The admin portal's audit log, reports and insights in Debian's Chromium, over events produced for
+ * real first, through the HTTP API as a browser would send them: a user registers an email as
+ * security info (code from the SMTP sink), changes the password (once with a wrong current password,
+ * once right), resets it through the SSPR flow (CAPTCHA solved, code mailed); another is locked out by
+ * wrong passwords and unlocks through the SSPR flow; the admin resets a third user's password. Then
+ * the insights page must draw its charts from those events (bars in the SVG, and the data tables
+ * show the counts made here), the audit log filters to one activity and shows its details, the CSV
+ * link downloads the filtered log with its header row, the reports list the reset and the
+ * registration, axe-core finds nothing serious, no CSP violation is reported, and German renders.
+ */
+
+const PW_METHOD = '28c10230-6103-485e-b985-444c60001490';
+const FIRST = 'Granite-Falcon-Meadow-61';
+const CHANGED = 'Velvet-Compass-Harbor-27';
+const RESET = 'Amber-Lighthouse-Tundra-84';
+const BOB_PW = 'Silver-Orchard-Beacon-35';
+
+interface Answer {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+/** A client of the JSON API as the portal is: same origin, the session cookie, the CSRF token on writes. */
+class Client {
+  private cookie = '';
+  private csrf = '';
+  constructor(private readonly base: string) {}
+
+  async call(method: string, path: string, body?: unknown): Promise<Answer> {
+    const headers: Record<string, string> = { origin: this.base, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.cookie) headers.cookie = this.cookie;
+    if (this.csrf && method !== 'GET') headers['x-csrf-token'] = this.csrf;
+    const res = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? null : JSON.stringify(body) });
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('postern_session='));
+    if (cookie) this.cookie = cookie.split(';')[0]!;
+    const text = await res.text();
+    const json = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+    if (path === '/api/v1/session' && res.status === 200) this.csrf = String(json.csrfToken);
+    return { status: res.status, json };
+  }
+
+  signIn(upn: string, password: string): Promise<Answer> {
+    return this.call('POST', '/api/v1/session', { userPrincipalName: upn, password });
+  }
+}
+
+describe.skipIf(!chromiumAvailable())('admin audit log, reports and insights in the browser', () => {
+  let portal: Portal;
+  const alice = { upn: 'alice.audit@contoso.test', email: 'alice.private@example.test' };
+  const bob = { upn: 'bob.audit@contoso.test', email: 'bob.private@example.test' };
+  const carol = { upn: 'carol.audit@contoso.test' };
+  const mails = (address: string) => portal.smtp.messages.filter((m) => m.envelopeTo.includes(address));
+
+  /** The 8-digit code of the first mail to `address` after `seen` earlier mails. */
+  const codeMailed = async (address: string, seen: number): Promise<string> => {
+    // the outbox worker delivers on its own beat; wait for the mail (beforeAll has no expect.poll)
+    const deadline = Date.now() + 20_000;
+    while (mails(address).length <= seen) {
+      if (Date.now() > deadline) throw new Error(`no mail reached ${address}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const code = /\b(\d{8})\b/.exec(mails(address)[seen]?.text ?? '')?.[1];
+    if (!code) throw new Error(`no code in the mail to ${address}`);
+    return code;
+  };
+
+  const registerEmail = async (upn: string, password: string, address: string) => {
+    const c = new Client(portal.baseUrl);
+    expect((await c.signIn(upn, password)).status).toBe(200);
+    const seen = mails(address).length;
+    const started = await c.call('POST', '/api/v1/me/security-info/email', { address });
+    expect(started.status).toBe(202);
+    const done = await c.call('POST', '/api/v1/me/security-info/email/verify', { verificationId: started.json.verificationId, code: await codeMailed(address, seen) });
+    expect(done.status).toBe(204);
+    return c;
+  };
+
+  const captcha = async (c: Client) => {
+    const challenge = (await c.call('GET', '/api/v1/sspr/captcha')).json as unknown as Challenge;
+    const solution = await solveChallenge({ challenge, deriveKey });
+    if (!solution) throw new Error('captcha not solved');
+    return Buffer.from(JSON.stringify({ challenge, solution })).toString('base64');
+  };
+
+  /** A self-service flow verified by the mailed code, then `finish` (password or unlock). */
+  const ssprByEmail = async (upn: string, address: string, finish: { newPassword: string } | 'unlock') => {
+    const c = new Client(portal.baseUrl);
+    const started = await c.call('POST', '/api/v1/sspr/flows', { userPrincipalName: upn, captcha: await captcha(c) });
+    expect(started.status).toBe(201);
+    const F = `/api/v1/sspr/flows/${String(started.json.flowId)}`;
+    const seen = mails(address).length;
+    expect((await c.call('POST', `${F}/verifications`, { method: 'email' })).status).toBe(202);
+    expect((await c.call('POST', `${F}/verifications/email/complete`, { code: await codeMailed(address, seen) })).status).toBe(200);
+    const done = finish === 'unlock' ? await c.call('POST', `${F}/unlock`) : await c.call('POST', `${F}/password`, finish);
+    expect(done.status).toBe(200);
+  };
+
+  beforeAll(async () => {
+    portal = await startPortal();
+    await portal.createUser({ upn: alice.upn, password: FIRST, displayName: 'Alice Audit' });
+    await portal.createUser({ upn: bob.upn, password: BOB_PW, displayName: 'Bob Audit' });
+    const carolUser = await portal.createUser({ upn: carol.upn, password: FIRST, displayName: 'Carol Audit' });
+
+    // alice: registers an email, changes her password (a wrong current password first), then resets it
+    const a = await registerEmail(alice.upn, FIRST, alice.email);
+    expect((await a.call('POST', '/v1.0/me/changePassword', { currentPassword: 'not-my-password-at-all', newPassword: CHANGED })).status).toBe(400);
+    expect((await a.call('POST', '/v1.0/me/changePassword', { currentPassword: FIRST, newPassword: CHANGED })).status).toBe(204);
+    await ssprByEmail(alice.upn, alice.email, { newPassword: RESET });
+
+    // bob: registers an email, is locked out by wrong passwords, unlocks himself
+    await registerEmail(bob.upn, BOB_PW, bob.email);
+    const b = new Client(portal.baseUrl);
+    let status = 0;
+    for (let i = 0; i < 30 && status !== 423; i += 1) status = (await b.signIn(bob.upn, `wrong-password-${i}`)).status;
+    expect(status).toBe(423);
+    await ssprByEmail(bob.upn, bob.email, 'unlock');
+
+    // the admin resets carol's password
+    const admin = new Client(portal.baseUrl);
+    expect((await admin.signIn(portal.tenant.adminUpn, portal.tenant.adminPassword)).status).toBe(200);
+    const reset = await admin.call('POST', `/v1.0/users/${carolUser.id}/authentication/methods/${PW_METHOD}/resetPassword`, { newPassword: 'Cobalt-Prairie-Whistle-72' });
+    expect([200, 202]).toContain(reset.status);
+  }, 300_000);
+
+  afterAll(async () => {
+    await portal?.close();
+  });
+
+  const adminPage = async (locale?: string): Promise<Page> => {
+    const page = await portal.newPage(locale ? { locale } : {});
+    await portal.signIn(page, portal.tenant.adminUpn, portal.tenant.adminPassword);
+    return page;
+  };
+  const cell = (page: Page, series: string, result: string) => page.locator(`[data-testid="insights-totals"] tr[data-series="${series}"] td[data-result="${result}"]`);
+  const tableRow = (page: Page, chart: string, name: string) => page.locator(`figure[data-chart="${chart}"] details table tbody tr`).filter({ has: page.locator('th', { hasText: name }) });
+
+  it('draws the insights charts from the real events, each with its data table', async () => {
+    const page = await adminPage();
+    await page.goto('/admin/insights');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Insights');
+    await page.locator('figure[data-chart="daily"] .recharts-wrapper > svg').waitFor();
+
+    // the data tables say what happened, counted here
+    await expect.poll(() => cell(page, 'selfServiceResets', 'success').textContent()).toBe('1');
+    expect(await cell(page, 'selfServiceUnlocks', 'success').textContent()).toBe('1');
+    expect(await cell(page, 'adminResets', 'success').textContent()).toBe('1');
+    expect(await cell(page, 'passwordChanges', 'success').textContent()).toBe('1');
+    expect(await cell(page, 'passwordChanges', 'failure').textContent()).toBe('1');
+    expect(await cell(page, 'blocks', 'success').textContent()).toBe('0');
+    // both self-service flows verified by email: one reset, one unlock
+    await page.locator('figure[data-chart="methods"] summary').click();
+    expect(await tableRow(page, 'methods', 'Alternate email').locator('td').allTextContents()).toEqual(['1', '1', '2']);
+    expect(await tableRow(page, 'admins', portal.tenant.adminUpn).locator('td').allTextContents()).toEqual(['1', '0', '1']);
+    expect(await tableRow(page, 'outcomes', 'Succeeded').locator('td').allTextContents()).toEqual(['2']);
+    // the failed change is among the failure reasons
+    expect(await page.locator('figure[data-chart="reasons"] details tbody tr').count()).toBeGreaterThan(0);
+    // coverage: 4 users (admin, alice, bob, carol), two registered an email
+    expect(await tableRow(page, 'coverage', 'Users').first().locator('td').textContent()).toBe('4');
+
+    // the charts are drawn: bars in the SVG where there is data
+    const bars = (chart: string) => page.locator(`figure[data-chart="${chart}"] .recharts-bar-rectangle path`).count();
+    await expect.poll(() => bars('daily')).toBeGreaterThan(0);
+    expect(await bars('totals')).toBeGreaterThanOrEqual(4);
+    expect(await bars('methods')).toBe(2);
+    expect(await bars('admins')).toBe(1);
+    expect(await bars('outcomes')).toBeGreaterThan(0);
+    expect(await bars('coverage')).toBeGreaterThan(0);
+    // each chart is named and described
+    for (const chart of ['daily', 'totals', 'outcomes', 'methods', 'reasons', 'coverage', 'admins']) {
+      const figure = page.locator(`figure[data-chart="${chart}"]`);
+      const described = await figure.getAttribute('aria-describedby');
+      expect((await page.locator(`#${described}`).textContent())?.length).toBeGreaterThan(10);
+    }
+    expect(await page.locator('figure[data-chart="daily"] [id="daily-desc"]').textContent()).toContain('1 succeeded');
+
+    // the period selector asks again; the numbers of today stay
+    await page.getByLabel('Period').selectOption('7');
+    await expect.poll(() => page.locator('.insights-range').textContent()).toMatch(/From .+ to .+/);
+    await expect.poll(() => cell(page, 'selfServiceResets', 'success').textContent()).toBe('1');
+    // the per-day chart follows the activity picked
+    await page.getByLabel('Activity shown per day').selectOption('adminResets');
+    await expect.poll(() => page.locator('#daily-desc').textContent()).toContain('Password resets by an admin');
+
+    // every data table open: axe checks them too
+    for (const details of await page.locator('figure[data-chart] details').all()) if ((await details.getAttribute('open')) === null) await details.locator('summary').click();
+    expect(await page.locator('figure[data-chart] details[open]').count()).toBe(7);
+    expect(portal.cspViolations(page)).toEqual([]);
+    await portal.checkA11y(page, 'admin insights');
+    await portal.screenshot(page, 'admin-insights');
+    await page.context().close();
+  }, 120_000);
+
+  it('filters the audit log to one activity and shows every field of the event', async () => {
+    const page = await adminPage();
+    await page.goto('/admin/audit');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Audit log');
+    await page.locator('table.audit-table tbody tr').first().waitFor();
+    expect(await page.locator('table.audit-table tbody tr').count()).toBeGreaterThan(5);
+    await portal.checkA11y(page, 'admin audit');
+
+    // paging follows @odata.nextLink: 10 a page, the next page holds other events, previous goes back
+    const ids = () => page.locator('table.audit-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id') ?? ''));
+    await page.getByLabel('Rows per page').selectOption('10');
+    await expect.poll(() => page.locator('table.audit-table tbody tr').count()).toBe(10);
+    const first = await ids();
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => page.locator('.pager').textContent()).toContain('Page 2');
+    await expect.poll(async () => (await ids()).join('|')).not.toBe(first.join('|'));
+    const second = await ids();
+    expect(second.filter((r) => first.includes(r))).toEqual([]);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await expect.poll(async () => (await ids()).join('|')).toBe(first.join('|'));
+    expect(await page.locator('.pager').textContent()).toContain('Page 1');
+
+    await page.getByLabel('Activity', { exact: true }).fill('Reset password (self-service)');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('table.audit-table tbody tr').count()).toBe(1);
+    const row = page.locator('table.audit-table tbody tr').first();
+    expect(await row.textContent()).toContain(alice.upn);
+
+    await row.getByRole('button').click();
+    const details = page.getByRole('region', { name: 'Activity details' });
+    await details.waitFor();
+    await expect.poll(() => details.locator('dd').count()).toBeGreaterThan(10);
+    const text = (await details.textContent()) ?? '';
+    expect(text).toContain('Reset password (self-service)');
+    expect(text).toContain('Self-service Password Management');
+    expect(text).toContain(alice.upn);
+    expect(text).toContain('Target 1');
+    expect(text).toContain('Additional details');
+    // focus moved to the pane; Close returns it to the row
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('audit-details-title');
+    await details.getByRole('button', { name: 'Close details' }).click();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent ?? '')).toContain('Reset password (self-service)');
+
+    // a filter that matches nothing says so
+    await page.getByLabel('Initiated by (user principal name)').fill('nobody@contoso.test');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('table.audit-table tbody').textContent()).toContain('No events match');
+
+    // verify integrity
+    await page.getByRole('button', { name: 'Verify integrity' }).click();
+    await expect.poll(() => page.locator('.alert-success').textContent()).toMatch(/intact: \d+ events checked/);
+
+    await page.getByLabel('Initiated by (user principal name)').fill('');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('table.audit-table tbody tr').count()).toBe(1);
+    await row.getByRole('button').click();
+    await details.waitFor();
+    expect(portal.cspViolations(page)).toEqual([]);
+    await portal.checkA11y(page, 'admin audit details');
+    await portal.screenshot(page, 'admin-audit-details');
+    await page.context().close();
+  }, 120_000);
+
+  it('exports the filtered audit log as CSV with its header row', async () => {
+    const page = await adminPage();
+    await page.goto('/admin/audit');
+    await page.getByLabel('Activity', { exact: true }).fill('Unlock user account (self-service)');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('table.audit-table tbody tr').count()).toBe(1);
+    const link = page.getByRole('link', { name: 'Export CSV' });
+    expect(await link.getAttribute('href')).toContain('activity=Unlock+user+account+%28self-service%29');
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    expect(download.suggestedFilename()).toMatch(/^audit-log-.*\.csv$/);
+    const csv = await readFile((await download.path()), 'utf8');
+    const lines = csv.trim().split(/\r?\n/);
+    expect(lines[0]).toBe('Id,Date and Time (UTC),Service,Category,Activity,Operation Type,Result,Result Reason,Correlation Id,Initiated By,Initiated By Id,IP Address,Targets,Modified Properties,Additional Details');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('Unlock user account (self-service)');
+    expect(lines[1]).toContain(bob.upn);
+
+    // "for Excel" adds the byte order mark
+    await page.getByLabel('For Excel (UTF-8 with byte order mark)').check();
+    expect(await link.getAttribute('href')).toContain('bom=true');
+    const [excel] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const bytes = await readFile((await excel.path()));
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    await page.context().close();
+  }, 120_000);
+
+  it('lists the reset and the registrations in the classic reports, with the user filter and CSV', async () => {
+    const page = await adminPage();
+    await page.goto('/admin/reports');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Reports');
+    const rows = page.locator('table.report-table tbody tr');
+    await rows.first().waitFor();
+    const aliceReset = rows.filter({ hasText: alice.upn });
+    await expect.poll(() => aliceReset.count()).toBeGreaterThan(0);
+    expect(await aliceReset.first().textContent()).toContain('Succeeded');
+    expect(await aliceReset.first().textContent()).toContain('Alternate email');
+    expect(await rows.filter({ hasText: carol.upn }).count()).toBe(1);
+    await portal.checkA11y(page, 'admin reports reset');
+    await portal.screenshot(page, 'admin-reports-reset');
+
+    // the user filter narrows the report and the CSV link carries it
+    await page.getByLabel('User', { exact: true }).fill(carol.upn);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).toContain(`user=${encodeURIComponent(carol.upn)}`);
+
+    await page.getByRole('link', { name: 'Password reset registration activity' }).click();
+    await expect.poll(() => page.locator('#report-title').textContent()).toBe('Password reset registration activity');
+    await expect.poll(() => rows.filter({ hasText: alice.upn }).count()).toBeGreaterThan(0);
+    expect(await rows.filter({ hasText: alice.upn }).first().textContent()).toContain('Alternate email');
+    expect(await rows.filter({ hasText: bob.upn }).count()).toBeGreaterThan(0);
+    const csv = await page.evaluate(async (href) => (await fetch(href!)).text(), await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href'));
+    expect(csv.split(/\r?\n/)[0]).toBe('User,Display Name,Role,Date and Time (UTC),Data Registered,Activity,Initiated By,Event Id');
+    expect(csv).toContain(alice.upn);
+    expect(portal.cspViolations(page)).toEqual([]);
+    await portal.checkA11y(page, 'admin reports registration');
+    await portal.screenshot(page, 'admin-reports-registration');
+    await page.context().close();
+  }, 120_000);
+
+  it('renders the three pages in German', async () => {
+    const page = await adminPage('de-DE');
+    await page.goto('/admin/insights');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Erkenntnisse');
+    await page.locator('figure[data-chart="daily"] .recharts-wrapper > svg').waitFor();
+    expect(await page.locator('#totals-title').textContent()).toBe('Summen nach Aktivität und Ergebnis');
+    expect(await page.locator('[data-testid="insights-totals"] th[scope="col"]').allTextContents()).toEqual(['Aktivität', 'Erfolg', 'Fehler', 'Zeitüberschreitung']);
+    expect(portal.cspViolations(page)).toEqual([]);
+    await portal.checkA11y(page, 'admin insights de');
+    await portal.screenshot(page, 'admin-insights-de');
+
+    await page.goto('/admin/audit');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Überwachungsprotokoll');
+    await page.locator('table.audit-table tbody tr').first().waitFor();
+    expect(await page.getByRole('button', { name: 'Integrität prüfen' }).count()).toBe(1);
+    await portal.checkA11y(page, 'admin audit de');
+    await portal.screenshot(page, 'admin-audit-de');
+
+    await page.goto('/admin/reports');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Berichte');
+    await page.locator('table.report-table tbody tr').first().waitFor();
+    expect(await page.locator('table.report-table th[scope="col"]').first().textContent()).toBe('Benutzer');
+    await portal.checkA11y(page, 'admin reports de');
+    await portal.screenshot(page, 'admin-reports-de');
+    await page.context().close();
+  }, 120_000);
+
+  it('keeps a reader role out of nothing it may read, and a plain user out of the admin pages', async () => {
+    await portal.createUser({ upn: 'reader.audit@contoso.test', password: FIRST, roles: [ROLE.reportsReader] });
+    const reader = await portal.newPage();
+    await portal.signIn(reader, 'reader.audit@contoso.test', FIRST);
+    await reader.goto('/admin/insights');
+    await expect.poll(() => reader.locator('h1').textContent()).toBe('Insights');
+    await expect.poll(() => cell(reader, 'selfServiceResets', 'success').textContent()).toBe('1');
+    await reader.context().close();
+
+    const user = await portal.newPage();
+    await portal.signIn(user, alice.upn, RESET);
+    await user.goto('/admin/audit');
+    await expect.poll(() => new URL(user.url()).pathname).not.toBe('/admin/audit');
+    await user.context().close();
+  }, 120_000);
+});

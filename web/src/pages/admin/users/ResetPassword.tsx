@@ -1,0 +1,143 @@
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Alert } from '../../../components/Alert';
+import { Checkbox } from '../../../components/Field';
+import { NewPasswordFields } from '../../../components/NewPassword';
+import { api, ApiError } from '../../../lib/api';
+import { useSession } from '../../../lib/session';
+import { AdminError, Modal, NS, OneTimePassword, PASSWORD_METHOD_ID, relative, type GraphUser } from './common';
+
+interface Operation {
+  status: 'notStarted' | 'running' | 'succeeded' | 'failed';
+  statusDetail?: string | null;
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Graph's reset: POST …/passwordMethods/{id}/resetPassword answers 202 with the generated password
+ * (once) and the Location of an operation, polled until it is done. The reset always makes the user
+ * change the password at next sign-in; unticking "must change" clears that flag afterwards.
+ */
+async function resetPassword(userId: string, csrfToken: string, newPassword: string | null): Promise<string | null> {
+  const res = await fetch(`/v1.0/users/${encodeURIComponent(userId)}/authentication/passwordMethods/${PASSWORD_METHOD_ID}/resetPassword`, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { accept: 'application/json', 'content-type': 'application/json', 'x-csrf-token': csrfToken },
+    body: JSON.stringify(newPassword === null ? {} : { newPassword }),
+  });
+  let body: unknown = null;
+  try {
+    body = await res.json();
+  } catch {
+    // no JSON: the status says enough
+  }
+  if (!res.ok) {
+    const e = (body as { error?: { code?: string; message?: string; details?: unknown; innerError?: unknown } } | null)?.error;
+    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? res.statusText, e?.details ?? e?.innerError ?? null, body);
+  }
+  const location = res.headers.get('location');
+  if (location) {
+    for (let i = 0; i < 20; i++) {
+      const op = await api.get<Operation>(relative(location));
+      if (op.status === 'succeeded') break;
+      if (op.status === 'failed') throw new ApiError(500, 'operation_failed', op.statusDetail ?? 'The password reset failed.', null, op);
+      await pause(500);
+    }
+  }
+  return (body as { newPassword?: string | null } | null)?.newPassword ?? null;
+}
+
+export function ResetPasswordDialog({ user, open, onClose }: { user: GraphUser; open: boolean; onClose: () => void }) {
+  const { t } = useTranslation(NS);
+  const { session } = useSession();
+  const onPremises = user.onPremisesSyncEnabled === true;
+  const [mode, setMode] = useState<'generate' | 'choose'>(onPremises ? 'choose' : 'generate');
+  const [password, setPassword] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [mustChange, setMustChange] = useState(true);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<{ generated: string | null } | null>(null);
+
+  const close = () => {
+    setPassword('');
+    setConfirm('');
+    setDone(null);
+    setError(null);
+    onClose();
+  };
+
+  return (
+    <Modal open={open} title={t('reset.title', { name: user.displayName })} onClose={close}>
+      {done ? (
+        <>
+          <Alert kind="success">
+            <p>{t('reset.done', { name: user.displayName })}</p>
+            {mustChange ? <p>{t('reset.doneMustChange')}</p> : null}
+          </Alert>
+          {done.generated ? <OneTimePassword password={done.generated} /> : null}
+          <div className="actions">
+            <button type="button" onClick={close}>
+              {t('common:close')}
+            </button>
+          </div>
+        </>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (mode === 'choose' && password !== confirm) return;
+            if (!session) return;
+            setBusy(true);
+            setError(null);
+            resetPassword(user.id, session.csrfToken, mode === 'choose' ? password : null)
+              .then(async (generated) => {
+                if (!mustChange) await api.patch(`/v1.0/users/${user.id}`, { passwordProfile: { forceChangePasswordNextSignIn: false } });
+                setPassword('');
+                setConfirm('');
+                setDone({ generated });
+              })
+              .catch((err: unknown) => setError(err))
+              .finally(() => setBusy(false));
+          }}
+        >
+          <p>{t('reset.intro')}</p>
+          <AdminError error={error} />
+          {onPremises ? <Alert kind="info">{t('reset.onPremises')}</Alert> : null}
+          <fieldset className="dir-choice">
+            <legend>{t('field.password')}</legend>
+            <div className="field-check">
+              <input type="radio" id="reset-pw-generate" name="reset-pw" disabled={onPremises} checked={mode === 'generate'} onChange={() => setMode('generate')} />
+              <label htmlFor="reset-pw-generate">{t('password.generate')}</label>
+            </div>
+            <div className="field-check">
+              <input type="radio" id="reset-pw-choose" name="reset-pw" checked={mode === 'choose'} onChange={() => setMode('choose')} />
+              <label htmlFor="reset-pw-choose">{t('password.choose')}</label>
+            </div>
+          </fieldset>
+          {mode === 'choose' ? (
+            <NewPasswordFields
+              value={password}
+              onChange={setPassword}
+              confirm={confirm}
+              onConfirmChange={setConfirm}
+              tenant={session?.user.tenantId ?? null}
+              userInputs={[user.displayName, user.userPrincipalName, user.givenName ?? '', user.surname ?? ''].filter(Boolean)}
+              labels={{ password: t('password.new'), confirm: t('password.confirm') }}
+            />
+          ) : null}
+          <Checkbox label={t('password.mustChange')} checked={mustChange} onChange={(e) => setMustChange(e.target.checked)} />
+          <div className="actions">
+            <button type="submit" disabled={busy}>
+              {t('reset.submit')}
+            </button>
+            <button type="button" className="secondary" onClick={close}>
+              {t('common:cancel')}
+            </button>
+          </div>
+        </form>
+      )}
+    </Modal>
+  );
+}
