@@ -4,7 +4,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { Alert } from '../../components/Alert';
 import { Loading, Page } from '../../components/Page';
 import { api } from '../../lib/api';
-import { AdminError, ConfirmDialog, directoryObjectRef, isGroup, NS, PrincipalPicker, type Collection, type DirectoryObject, type GraphGroup } from './users/common';
+import { AdminError, ConfirmDialog, directoryObjectRef, MembersTable, NS, PrincipalPicker, type Collection, type DirectoryObject, type GraphGroup } from './users/common';
 
 /** One group: its facts, its members (remove), adding members found by search, deleting the group. */
 export function GroupDetail() {
@@ -69,49 +69,16 @@ export function GroupDetail() {
         <h2 id="members-title">{t('group.members')}</h2>
         <AdminError error={error} />
         {message ? <Alert kind="success">{message}</Alert> : null}
-        {members === null ? (
-          <Loading />
-        ) : (
-          <table>
-            <caption>{t('group.membersCaption', { name: group.displayName, count: members.length })}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('col.name')}</th>
-                <th scope="col">{t('col.detail')}</th>
-                <th scope="col">{t('col.type')}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{t('col.actions')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {members.map((m) => (
-                <tr key={m.id}>
-                  <th scope="row">{isGroup(m) ? <Link to={`/admin/groups/${m.id}`}>{m.displayName}</Link> : <Link to={`/admin/users/${m.id}`}>{m.displayName}</Link>}</th>
-                  <td>{m.userPrincipalName ?? ''}</td>
-                  <td>{isGroup(m) ? t('type.group') : t('type.user')}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() => {
-                        setDialogError(null);
-                        setRemoving(m);
-                      }}
-                    >
-                      {t('group.remove', { name: m.displayName })}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-              {members.length === 0 ? (
-                <tr>
-                  <td colSpan={4}>{t('group.noMembers')}</td>
-                </tr>
-              ) : null}
-            </tbody>
-          </table>
-        )}
+        <MembersTable
+          members={members}
+          caption={members ? t('group.membersCaption', { name: group.displayName, count: members.length }) : ''}
+          empty={t('group.noMembers')}
+          removeLabel={(m) => t('group.remove', { name: m.displayName })}
+          onRemove={(m) => {
+            setDialogError(null);
+            setRemoving(m);
+          }}
+        />
       </section>
 
       <section className="card dir-card" aria-labelledby="add-member-title">

@@ -59,7 +59,6 @@ function InsightsCharts({ data, lang }: { data: InsightsData; lang: string }) {
   const shortDay = useMemo(() => new Intl.DateTimeFormat(lang, { month: 'short', day: 'numeric', timeZone: 'UTC' }), [lang]);
   const dayLabel = (day: string) => shortDay.format(new Date(`${day}T00:00:00Z`));
   const resultName = (r: (typeof RESULTS)[number]) => t(`result.${r}`);
-  const legend = (value: string) => <span className="chart-legend-text">{value}</span>;
 
   const daily = data.days.map((d) => ({ day: d.day, label: dayLabel(d.day), ...d[series] }));
   const totals = data.totals[series];
@@ -74,7 +73,6 @@ function InsightsCharts({ data, lang }: { data: InsightsData; lang: string }) {
     name: a.initiatedBy.user?.userPrincipalName ?? a.initiatedBy.user?.displayName ?? a.initiatedBy.app?.displayName ?? a.initiatedBy.app?.appId ?? t('insights.unknownAdmin'),
   }));
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const axisTick = { fill: '#1b1b1b', fontSize: 12 };
 
   return (
     <div className="insights">
@@ -118,18 +116,7 @@ function InsightsCharts({ data, lang }: { data: InsightsData; lang: string }) {
           </table>
         }
       >
-        <ResponsiveContainer width="100%" height={HEIGHT}>
-          <BarChart data={daily} accessibilityLayer={false} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" vertical={false} />
-            <XAxis dataKey="label" tick={axisTick} interval="preserveStartEnd" minTickGap={12} />
-            <YAxis allowDecimals={false} tick={axisTick} tickFormatter={(v: number) => n(v)} width={40} />
-            <Tooltip formatter={(v) => n(Number(v))} />
-            <Legend formatter={legend} itemSorter={null} />
-            {RESULTS.map((r) => (
-              <Bar key={r} dataKey={r} name={resultName(r)} stackId="r" fill={COLORS[r]} isAnimationActive={false} maxBarSize={56} />
-            ))}
-          </BarChart>
-        </ResponsiveContainer>
+        <Bars data={daily} category="label" height={HEIGHT} interval="preserveStartEnd" bars={RESULTS.map((r) => ({ key: r, name: resultName(r), fill: COLORS[r] }))} stackId="r" legend />
       </ChartFigure>
 
       <ChartFigure
@@ -164,18 +151,7 @@ function InsightsCharts({ data, lang }: { data: InsightsData; lang: string }) {
           </table>
         }
       >
-        <ResponsiveContainer width="100%" height={HEIGHT + 40}>
-          <BarChart data={totalsRows} layout="vertical" accessibilityLayer={false} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
-            <CartesianGrid strokeDasharray="3 3" horizontal={false} />
-            <XAxis type="number" allowDecimals={false} tick={axisTick} tickFormatter={(v: number) => n(v)} />
-            <YAxis type="category" dataKey="label" width={240} tick={axisTick} />
-            <Tooltip formatter={(v) => n(Number(v))} />
-            <Legend formatter={legend} itemSorter={null} />
-            {RESULTS.map((r) => (
-              <Bar key={r} dataKey={r} name={resultName(r)} stackId="r" fill={COLORS[r]} isAnimationActive={false} maxBarSize={56} />
-            ))}
-          </BarChart>
-        </ResponsiveContainer>
+        <Bars data={totalsRows} horizontal category="label" categoryWidth={240} height={HEIGHT + 40} bars={RESULTS.map((r) => ({ key: r, name: resultName(r), fill: COLORS[r] }))} stackId="r" legend />
       </ChartFigure>
 
       <ChartFigure
@@ -184,15 +160,7 @@ function InsightsCharts({ data, lang }: { data: InsightsData; lang: string }) {
         description={t('insights.outcomes.desc', { list: outcomes.map((o) => `${o.label}: ${n(o.count)}`).join(', ') })}
         table={<SimpleTable caption={t('insights.outcomes.title')} head={[t('insights.outcome'), t('insights.count')]} rows={outcomes.map((o) => [o.label, n(o.count)])} />}
       >
-        <ResponsiveContainer width="100%" height={HEIGHT}>
-          <BarChart data={outcomes} accessibilityLayer={false} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" vertical={false} />
-            <XAxis dataKey="label" tick={axisTick} interval={0} />
-            <YAxis allowDecimals={false} tick={axisTick} tickFormatter={(v: number) => n(v)} width={40} />
-            <Tooltip formatter={(v) => n(Number(v))} />
-            <Bar dataKey="count" name={t('insights.count')} fill={COLORS.primary} isAnimationActive={false} maxBarSize={56} />
-          </BarChart>
-        </ResponsiveContainer>
+        <Bars data={outcomes} category="label" height={HEIGHT} bars={[{ key: 'count', name: t('insights.count'), fill: COLORS.primary }]} />
       </ChartFigure>
 
       <ChartFigure
@@ -208,17 +176,7 @@ function InsightsCharts({ data, lang }: { data: InsightsData; lang: string }) {
           />
         }
       >
-        <ResponsiveContainer width="100%" height={HEIGHT}>
-          <BarChart data={methods} accessibilityLayer={false} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" vertical={false} />
-            <XAxis dataKey="name" tick={axisTick} interval={0} />
-            <YAxis allowDecimals={false} tick={axisTick} tickFormatter={(v: number) => n(v)} width={40} />
-            <Tooltip formatter={(v) => n(Number(v))} />
-            <Legend formatter={legend} itemSorter={null} />
-            <Bar dataKey="resets" name={t('series.selfServiceResets')} stackId="m" fill={COLORS.primary} isAnimationActive={false} maxBarSize={56} />
-            <Bar dataKey="unlocks" name={t('series.selfServiceUnlocks')} stackId="m" fill={COLORS.secondary} isAnimationActive={false} maxBarSize={56} />
-          </BarChart>
-        </ResponsiveContainer>
+        <Bars data={methods} category="name" height={HEIGHT} bars={[{ key: 'resets', name: t('series.selfServiceResets'), fill: COLORS.primary }, { key: 'unlocks', name: t('series.selfServiceUnlocks'), fill: COLORS.secondary }]} stackId="m" legend />
       </ChartFigure>
 
       <ChartFigure
@@ -239,15 +197,7 @@ function InsightsCharts({ data, lang }: { data: InsightsData; lang: string }) {
             <li key={r.rank}>{r.reason || t('insights.noReason')}</li>
           ))}
         </ol>
-        <ResponsiveContainer width="100%" height={Math.max(120, reasons.length * 32 + 40)}>
-          <BarChart data={reasons} layout="vertical" accessibilityLayer={false} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
-            <CartesianGrid strokeDasharray="3 3" horizontal={false} />
-            <XAxis type="number" allowDecimals={false} tick={axisTick} tickFormatter={(v: number) => n(v)} />
-            <YAxis type="category" dataKey="rank" width={32} tick={axisTick} />
-            <Tooltip formatter={(v) => n(Number(v))} labelFormatter={(rank) => reasons.find((r) => r.rank === rank)?.reason ?? ''} />
-            <Bar dataKey="count" name={t('insights.count')} fill={COLORS.failure} isAnimationActive={false} maxBarSize={56} />
-          </BarChart>
-        </ResponsiveContainer>
+        <Bars data={reasons} horizontal category="rank" categoryWidth={32} height={Math.max(120, reasons.length * 32 + 40)} bars={[{ key: 'count', name: t('insights.count'), fill: COLORS.failure }]} tooltipLabel={(rank) => reasons.find((r) => r.rank === rank)?.reason ?? ''} />
       </ChartFigure>
 
       <ChartFigure
@@ -265,15 +215,7 @@ function InsightsCharts({ data, lang }: { data: InsightsData; lang: string }) {
           </>
         }
       >
-        <ResponsiveContainer width="100%" height={HEIGHT}>
-          <BarChart data={coverage} accessibilityLayer={false} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" vertical={false} />
-            <XAxis dataKey="label" tick={axisTick} interval={0} />
-            <YAxis allowDecimals={false} tick={axisTick} tickFormatter={(v: number) => n(v)} width={40} />
-            <Tooltip formatter={(v) => n(Number(v))} />
-            <Bar dataKey="count" name={t('insights.users')} fill={COLORS.tertiary} isAnimationActive={false} maxBarSize={56} />
-          </BarChart>
-        </ResponsiveContainer>
+        <Bars data={coverage} category="label" height={HEIGHT} bars={[{ key: 'count', name: t('insights.users'), fill: COLORS.tertiary }]} />
       </ChartFigure>
 
       <ChartFigure
@@ -289,21 +231,66 @@ function InsightsCharts({ data, lang }: { data: InsightsData; lang: string }) {
           />
         }
       >
-        <ResponsiveContainer width="100%" height={Math.max(120, admins.length * 36 + 60)}>
-          <BarChart data={admins} layout="vertical" accessibilityLayer={false} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
-            <CartesianGrid strokeDasharray="3 3" horizontal={false} />
-            <XAxis type="number" allowDecimals={false} tick={axisTick} tickFormatter={(v: number) => n(v)} />
-            <YAxis type="category" dataKey="name" width={190} tick={axisTick} />
-            <Tooltip formatter={(v) => n(Number(v))} />
-            <Legend formatter={legend} itemSorter={null} />
-            <Bar dataKey="succeeded" name={t('outcome.Succeeded')} stackId="a" fill={COLORS.success} isAnimationActive={false} maxBarSize={56} />
-            <Bar dataKey="failed" name={t('outcome.Failed')} stackId="a" fill={COLORS.failure} isAnimationActive={false} maxBarSize={56} />
-          </BarChart>
-        </ResponsiveContainer>
+        <Bars data={admins} horizontal category="name" categoryWidth={190} height={Math.max(120, admins.length * 36 + 60)} bars={[{ key: 'succeeded', name: t('outcome.Succeeded'), fill: COLORS.success }, { key: 'failed', name: t('outcome.Failed'), fill: COLORS.failure }]} stackId="a" legend />
       </ChartFigure>
 
       <Writeback data={data.writeback} />
     </div>
+  );
+}
+
+const AXIS_TICK = { fill: '#1b1b1b', fontSize: 12 };
+const legend = (value: string) => <span className="chart-legend-text">{value}</span>;
+
+/**
+ * One bar chart: columns over `category` (ticks every one, or spread for the daily chart), or with
+ * `horizontal`, bars across with the categories down the side; counts formatted in the page's language.
+ */
+function Bars({
+  data,
+  horizontal = false,
+  category,
+  categoryWidth,
+  height,
+  bars,
+  stackId,
+  legend: withLegend = false,
+  interval = 0,
+  tooltipLabel,
+}: {
+  data: object[];
+  horizontal?: boolean;
+  category: string;
+  categoryWidth?: number;
+  height: number;
+  bars: { key: string; name: string; fill: string }[];
+  stackId?: string;
+  legend?: boolean;
+  interval?: 0 | 'preserveStartEnd';
+  tooltipLabel?: (label: unknown) => string;
+}) {
+  const n = (v: number) => formatNumber(v);
+  return (
+    <ResponsiveContainer width="100%" height={height}>
+      <BarChart data={data} layout={horizontal ? 'vertical' : undefined} accessibilityLayer={false} margin={{ top: 8, right: 16, bottom: 8, left: horizontal ? 8 : 0 }}>
+        {horizontal ? <CartesianGrid strokeDasharray="3 3" horizontal={false} /> : <CartesianGrid strokeDasharray="3 3" vertical={false} />}
+        {horizontal ? (
+          <XAxis type="number" allowDecimals={false} tick={AXIS_TICK} tickFormatter={(v: number) => n(v)} />
+        ) : (
+          <XAxis dataKey={category} tick={AXIS_TICK} interval={interval} {...(interval === 0 ? {} : { minTickGap: 12 })} />
+        )}
+        {horizontal ? (
+          <YAxis type="category" dataKey={category} width={categoryWidth} tick={AXIS_TICK} />
+        ) : (
+          <YAxis allowDecimals={false} tick={AXIS_TICK} tickFormatter={(v: number) => n(v)} width={40} />
+        )}
+        <Tooltip formatter={(v) => n(Number(v))} {...(tooltipLabel ? { labelFormatter: tooltipLabel } : {})} />
+        {withLegend ? <Legend formatter={legend} itemSorter={null} /> : null}
+        {bars.map((b) => (
+          <Bar key={b.key} dataKey={b.key} name={b.name} stackId={stackId} fill={b.fill} isAnimationActive={false} maxBarSize={56} />
+        ))}
+      </BarChart>
+    </ResponsiveContainer>
   );
 }
 

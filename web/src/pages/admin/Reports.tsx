@@ -1,4 +1,4 @@
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router';
 import { ErrorAlert } from '../../components/Alert';
@@ -149,83 +149,64 @@ function ReportTab({ tab, title }: { tab: Tab; title: string }) {
   );
 }
 
-function userCell(u: ResetActivityRow['user']) {
+/** A report's table: who, role and when, then the report's own columns (`extra`, keys under reports.col). */
+function ReportTable<R extends ResetActivityRow | RegistrationActivityRow>({ rows, caption, extra, cells }: { rows: R[]; caption: string; extra: string[]; cells: (r: R) => ReactNode }) {
+  const { t } = useTranslation('admin-audit');
   return (
-    <>
-      {u.userPrincipalName ?? u.id}
-      {u.displayName ? <span className="sub">{u.displayName}</span> : null}
-    </>
+    <table className="report-table">
+      <caption>{t('reports.caption', { title: caption, count: rows.length, n: formatNumber(rows.length) })}</caption>
+      <thead>
+        <tr>
+          {['user', 'role', 'dateTime', ...extra].map((c) => (
+            <th scope="col" key={c}>
+              {t(`reports.col.${c}`)}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.length === 0 ? (
+          <tr>
+            <td colSpan={3 + extra.length}>{t('reports.empty')}</td>
+          </tr>
+        ) : null}
+        {rows.map((r) => (
+          <tr key={r.id}>
+            <th scope="row">
+              {r.user.userPrincipalName ?? r.user.id}
+              {r.user.displayName ? <span className="sub">{r.user.displayName}</span> : null}
+            </th>
+            <td>{r.role}</td>
+            <td>
+              <time dateTime={r.dateTime}>{formatDateTime(r.dateTime)}</time>
+            </td>
+            {cells(r)}
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
 function ResetTable({ rows, caption }: { rows: ResetActivityRow[]; caption: string }) {
   const { t } = useTranslation('admin-audit');
   return (
-    <table className="report-table">
-      <caption>{t('reports.caption', { title: caption, count: rows.length, n: formatNumber(rows.length) })}</caption>
-      <thead>
-        <tr>
-          <th scope="col">{t('reports.col.user')}</th>
-          <th scope="col">{t('reports.col.role')}</th>
-          <th scope="col">{t('reports.col.dateTime')}</th>
-          <th scope="col">{t('reports.col.methodsUsed')}</th>
-          <th scope="col">{t('reports.col.result')}</th>
-          <th scope="col">{t('reports.col.details')}</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.length === 0 ? (
-          <tr>
-            <td colSpan={6}>{t('reports.empty')}</td>
-          </tr>
-        ) : null}
-        {rows.map((r) => (
-          <tr key={r.id}>
-            <th scope="row">{userCell(r.user)}</th>
-            <td>{r.role}</td>
-            <td>
-              <time dateTime={r.dateTime}>{formatDateTime(r.dateTime)}</time>
-            </td>
-            <td>{r.methods.length > 0 ? r.methods.map((m) => t(`resetMethod.${m}`, { defaultValue: m })).join(' + ') : r.methodsUsed.join(' + ')}</td>
-            <td>{t(`outcome.${r.result}`, { defaultValue: r.result })}</td>
-            <td className="wrap">{r.details}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <ReportTable
+      rows={rows}
+      caption={caption}
+      extra={['methodsUsed', 'result', 'details']}
+      cells={(r) => (
+        <>
+          <td>{r.methods.length > 0 ? r.methods.map((m) => t(`resetMethod.${m}`, { defaultValue: m })).join(' + ') : r.methodsUsed.join(' + ')}</td>
+          <td>{t(`outcome.${r.result}`, { defaultValue: r.result })}</td>
+          <td className="wrap">{r.details}</td>
+        </>
+      )}
+    />
   );
 }
 
 function RegistrationTable({ rows, caption }: { rows: RegistrationActivityRow[]; caption: string }) {
   const { t } = useTranslation('admin-audit');
-  return (
-    <table className="report-table">
-      <caption>{t('reports.caption', { title: caption, count: rows.length, n: formatNumber(rows.length) })}</caption>
-      <thead>
-        <tr>
-          <th scope="col">{t('reports.col.user')}</th>
-          <th scope="col">{t('reports.col.role')}</th>
-          <th scope="col">{t('reports.col.dateTime')}</th>
-          <th scope="col">{t('reports.col.dataRegistered')}</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.length === 0 ? (
-          <tr>
-            <td colSpan={4}>{t('reports.empty')}</td>
-          </tr>
-        ) : null}
-        {rows.map((r) => (
-          <tr key={r.id}>
-            <th scope="row">{userCell(r.user)}</th>
-            <td>{r.role}</td>
-            <td>
-              <time dateTime={r.dateTime}>{formatDateTime(r.dateTime)}</time>
-            </td>
-            <td>{r.methods.length > 0 ? r.methods.map((m) => t(`regMethod.${m}`, { defaultValue: m })).join(' + ') : r.dataRegistered}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return <ReportTable rows={rows} caption={caption} extra={['dataRegistered']} cells={(r) => <td>{r.methods.length > 0 ? r.methods.map((m) => t(`regMethod.${m}`, { defaultValue: m })).join(' + ') : r.dataRegistered}</td>} />;
 }

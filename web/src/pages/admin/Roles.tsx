@@ -4,7 +4,7 @@ import { Link, useSearchParams } from 'react-router';
 import { Alert } from '../../components/Alert';
 import { Loading, Page } from '../../components/Page';
 import { api } from '../../lib/api';
-import { AdminError, ConfirmDialog, directoryObjectRef, isGroup, NS, PrincipalPicker, type Collection, type DirectoryObject } from './users/common';
+import { AdminError, ConfirmDialog, directoryObjectRef, MembersTable, NS, PrincipalPicker, type Collection, type DirectoryObject } from './users/common';
 
 interface DirectoryRole {
   id: string;
@@ -93,49 +93,16 @@ function RoleAssignments({ role, onClose }: { role: DirectoryRole; onClose: () =
       <p>{role.description}</p>
       <AdminError error={error} />
       {message ? <Alert kind="success">{message}</Alert> : null}
-      {members === null ? (
-        <Loading />
-      ) : (
-        <table>
-          <caption>{t('roles.membersCaption', { role: role.displayName, count: members.length })}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('col.name')}</th>
-              <th scope="col">{t('col.detail')}</th>
-              <th scope="col">{t('col.type')}</th>
-              <th scope="col">
-                <span className="visually-hidden">{t('col.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {members.map((m) => (
-              <tr key={m.id}>
-                <th scope="row">{isGroup(m) ? <Link to={`/admin/groups/${m.id}`}>{m.displayName}</Link> : <Link to={`/admin/users/${m.id}`}>{m.displayName}</Link>}</th>
-                <td>{m.userPrincipalName ?? ''}</td>
-                <td>{isGroup(m) ? t('type.group') : t('type.user')}</td>
-                <td>
-                  <button
-                    type="button"
-                    className="secondary"
-                    onClick={() => {
-                      setRemoveError(null);
-                      setRemoving(m);
-                    }}
-                  >
-                    {t('roles.remove', { name: m.displayName })}
-                  </button>
-                </td>
-              </tr>
-            ))}
-            {members.length === 0 ? (
-              <tr>
-                <td colSpan={4}>{t('roles.noMembers')}</td>
-              </tr>
-            ) : null}
-          </tbody>
-        </table>
-      )}
+      <MembersTable
+        members={members}
+        caption={members ? t('roles.membersCaption', { role: role.displayName, count: members.length }) : ''}
+        empty={t('roles.noMembers')}
+        removeLabel={(m) => t('roles.remove', { name: m.displayName })}
+        onRemove={(m) => {
+          setRemoveError(null);
+          setRemoving(m);
+        }}
+      />
       <h3>{t('roles.assignTitle')}</h3>
       <PrincipalPicker
         label={t('roles.assignSearch')}

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation, useSearchParams } from 'react-router';
-import { Alert } from '../../components/Alert';
+import { Alert, ErrorAlert } from '../../components/Alert';
 import { Captcha } from '../../components/Captcha';
 import { Field } from '../../components/Field';
 import { NewPasswordFields } from '../../components/NewPassword';
@@ -181,7 +181,7 @@ function IdentifyStep({ upn, onUpn, onStarted }: { upn: string; onUpn: (v: strin
   return (
     <form onSubmit={(e) => void submit(e)} noValidate>
       <p>{t('identify.intro')}</p>
-      <FlowError error={error} />
+      <ErrorAlert error={error} />
       {error instanceof ApiError && error.status === 403 ? <ContactHelpdesk /> : null}
       <Field
         label={t('identify.upn')}
@@ -381,7 +381,7 @@ function VerifyStep({ flow, verified, onVerified, onExpired, onCancel }: { flow:
         ))}
       </fieldset>
 
-      <FlowError error={error} />
+      <ErrorAlert error={error} />
 
       {current && SEND_METHODS.includes(current.method) ? (
         <form
@@ -545,7 +545,7 @@ function PasswordStep({ flow, upn, onDone, onExpired, onCancel }: { flow: Flow; 
       noValidate
     >
       <p>{t('password.intro')}</p>
-      <FlowError error={error} />
+      <ErrorAlert error={error} />
       {mismatch ? <Alert kind="error">{t('pw.mismatch')}</Alert> : null}
       <NewPasswordFields value={password} onChange={setPassword} confirm={confirm} onConfirmChange={setConfirm} tenant={domain} userInputs={[upn, local, ...local.split(/[._-]/)]} error={password === submitted ? error : null} />
       <div className="actions">
@@ -566,7 +566,7 @@ function UnlockStep({ flow, onDone, onExpired, onCancel }: { flow: Flow; onDone:
   return (
     <div>
       <p>{t('unlock.intro')}</p>
-      <FlowError error={error} />
+      <ErrorAlert error={error} />
       <div className="actions">
         <button
           type="button"
@@ -597,40 +597,5 @@ function DoneStep({ intent, upn }: { intent: Intent; upn: string }): ReactNode {
         <Link to={`/signin${upn ? `?upn=${encodeURIComponent(upn)}` : ''}`}>{t('done.signIn')}</Link>
       </p>
     </>
-  );
-}
-
-/**
- * An SSPR error in the page's language: Azure's SSPR_00xx text when the server names one, else the
- * text for the error code; then the refused password rules, and the support code for the help desk
- * (the SSPR code, or the request id every flow error carries in details.supportCode).
- */
-function FlowError({ error }: { error: unknown }) {
-  const { t } = useTranslation('reset');
-  if (!error) return null;
-  if (!(error instanceof ApiError)) return <Alert kind="error">{t('errors:network')}</Alert>;
-  const details = (error.details ?? {}) as { ssprCode?: unknown; supportCode?: unknown; violations?: { code?: unknown; rule?: unknown; message?: unknown }[] };
-  const ssprCode = typeof details.ssprCode === 'string' ? details.ssprCode : null;
-  const requestId = typeof details.supportCode === 'string' ? details.supportCode : null;
-  const message = (ssprCode ? t(`errors:${ssprCode}`, { defaultValue: '' }) : '') || t(`errors:${error.code}`, { defaultValue: error.message });
-  const items = Array.isArray(details.violations)
-    ? details.violations.map((v) => {
-        const rule = typeof v.code === 'string' ? v.code : typeof v.rule === 'string' ? v.rule : '';
-        return t(`errors:rule.${rule}`, { defaultValue: typeof v.message === 'string' ? v.message : rule });
-      })
-    : [];
-  return (
-    <Alert kind="error">
-      <p>{message}</p>
-      {items.length > 0 ? (
-        <ul>
-          {items.map((m) => (
-            <li key={m}>{m}</li>
-          ))}
-        </ul>
-      ) : null}
-      {ssprCode ? <p className="support-code">{t('errors:supportCode', { code: ssprCode })}</p> : null}
-      {requestId ? <p className="support-code">{t('requestId', { id: requestId })}</p> : null}
-    </Alert>
   );
 }

@@ -75,15 +75,18 @@ function CodeStep({ sentTo, expires, verify, resend }: { sentTo: string; expires
   );
 }
 
-export function EmailForm({ onDone, onCancel }: { onDone: (message: string) => void; onCancel: () => void }) {
+/**
+ * Add an email address or a phone: the form (`fields`), then "send code", then the code step; the
+ * server's body is `body()` at the time of sending, so "resend" sends what the form holds.
+ */
+function CodeConfirmPanel({ kind, body, sentTo, fields, onDone, onCancel }: { kind: 'email' | 'phone'; body: () => object; sentTo: string; fields: ReactNode; onDone: (message: string) => void; onCancel: () => void }) {
   const { t } = useTranslation('account');
-  const [address, setAddress] = useState('');
   const [sent, setSent] = useState<Verification | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const start = async () => {
     setError(null);
-    setSent(await api.post<Verification>(`${BASE}/email`, { address: address.trim() }));
+    setSent(await api.post<Verification>(`${BASE}/${kind}`, body()));
   };
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -97,30 +100,45 @@ export function EmailForm({ onDone, onCancel }: { onDone: (message: string) => v
     }
   };
   return (
-    <Panel title={t('sec.email.title')} onCancel={onCancel}>
+    <Panel title={t(`sec.${kind}.title`)} onCancel={onCancel}>
       {sent ? (
         <CodeStep
-          sentTo={address.trim()}
+          sentTo={sentTo}
           expires={sent.expiresDateTime}
           resend={start}
           verify={async (code) => {
-            await api.post(`${BASE}/email/verify`, { verificationId: sent.verificationId, code });
-            onDone(t('sec.email.done'));
+            await api.post(`${BASE}/${kind}/verify`, { verificationId: sent.verificationId, code });
+            onDone(t(`sec.${kind}.done`));
           }}
         />
       ) : (
         <form onSubmit={(e) => void submit(e)}>
-          <p>{t('sec.email.intro')}</p>
+          <p>{t(`sec.${kind}.intro`)}</p>
           <ErrorAlert error={error} />
-          <Field label={t('sec.email.address')} type="email" autoComplete="email" required value={address} onChange={(e) => setAddress(e.target.value)} />
+          {fields}
           <div className="actions">
-            <button type="submit" disabled={busy || address.trim() === ''}>
+            <button type="submit" disabled={busy || sentTo === ''}>
               {t('sec.sendCode')}
             </button>
           </div>
         </form>
       )}
     </Panel>
+  );
+}
+
+export function EmailForm({ onDone, onCancel }: { onDone: (message: string) => void; onCancel: () => void }) {
+  const { t } = useTranslation('account');
+  const [address, setAddress] = useState('');
+  return (
+    <CodeConfirmPanel
+      kind="email"
+      body={() => ({ address: address.trim() })}
+      sentTo={address.trim()}
+      onDone={onDone}
+      onCancel={onCancel}
+      fields={<Field label={t('sec.email.address')} type="email" autoComplete="email" required value={address} onChange={(e) => setAddress(e.target.value)} />}
+    />
   );
 }
 
@@ -131,40 +149,15 @@ export function PhoneForm({ fixedType, policyMethods, onDone, onCancel }: { fixe
   const sms = policyMethods.includes('mobileSms') || !policyMethods.includes('mobileCall');
   const call = policyMethods.includes('mobileCall') || !policyMethods.includes('mobileSms');
   const [method, setMethod] = useState<'sms' | 'voice'>(sms ? 'sms' : 'voice');
-  const [sent, setSent] = useState<Verification | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const start = async () => {
-    setError(null);
-    setSent(await api.post<Verification>(`${BASE}/phone`, { type, number: number.trim(), method }));
-  };
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      await start();
-    } catch (err) {
-      setError(asPosternError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <Panel title={t('sec.phone.title')} onCancel={onCancel}>
-      {sent ? (
-        <CodeStep
-          sentTo={number.trim()}
-          expires={sent.expiresDateTime}
-          resend={start}
-          verify={async (code) => {
-            await api.post(`${BASE}/phone/verify`, { verificationId: sent.verificationId, code });
-            onDone(t('sec.phone.done'));
-          }}
-        />
-      ) : (
-        <form onSubmit={(e) => void submit(e)}>
-          <p>{t('sec.phone.intro')}</p>
-          <ErrorAlert error={error} />
+    <CodeConfirmPanel
+      kind="phone"
+      body={() => ({ type, number: number.trim(), method })}
+      sentTo={number.trim()}
+      onDone={onDone}
+      onCancel={onCancel}
+      fields={
+        <>
           {fixedType ? null : (
             <SelectField
               label={t('sec.phone.type')}
@@ -190,14 +183,9 @@ export function PhoneForm({ fixedType, policyMethods, onDone, onCancel }: { fixe
               </label>
             ) : null}
           </fieldset>
-          <div className="actions">
-            <button type="submit" disabled={busy || number.trim() === ''}>
-              {t('sec.sendCode')}
-            </button>
-          </div>
-        </form>
-      )}
-    </Panel>
+        </>
+      }
+    />
   );
 }
 

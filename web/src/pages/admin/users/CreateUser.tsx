@@ -3,10 +3,10 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { Alert } from '../../../components/Alert';
 import { Checkbox, Field } from '../../../components/Field';
-import { NewPasswordFields } from '../../../components/NewPassword';
 import { api } from '../../../lib/api';
 import { useSession } from '../../../lib/session';
 import { AdminError, generatePassword, NS, OneTimePassword, type GraphUser } from './common';
+import { PasswordChoice, type PasswordMode } from './PasswordChoice';
 
 /** New user: name, user name, password (generated or chosen), must change at next sign-in, enabled. */
 export function CreateUser({ onDone, onCancel }: { onDone: () => void; onCancel: () => void }) {
@@ -17,7 +17,7 @@ export function CreateUser({ onDone, onCancel }: { onDone: () => void; onCancel:
   const [givenName, setGivenName] = useState('');
   const [surname, setSurname] = useState('');
   const [jobTitle, setJobTitle] = useState('');
-  const [mode, setMode] = useState<'generate' | 'choose'>('generate');
+  const [mode, setMode] = useState<PasswordMode>('generate');
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
   const [mustChange, setMustChange] = useState(true);
@@ -92,29 +92,18 @@ export function CreateUser({ onDone, onCancel }: { onDone: () => void; onCancel:
           <Field label={t('field.surname')} value={surname} onChange={(e) => setSurname(e.target.value)} autoComplete="off" />
         </div>
         <Field label={t('field.jobTitle')} value={jobTitle} onChange={(e) => setJobTitle(e.target.value)} autoComplete="off" />
-        <fieldset className="dir-choice">
-          <legend>{t('field.password')}</legend>
-          <div className="field-check">
-            <input type="radio" id="create-pw-generate" name="create-pw" checked={mode === 'generate'} onChange={() => setMode('generate')} />
-            <label htmlFor="create-pw-generate">{t('password.generate')}</label>
-          </div>
-          <div className="field-check">
-            <input type="radio" id="create-pw-choose" name="create-pw" checked={mode === 'choose'} onChange={() => setMode('choose')} />
-            <label htmlFor="create-pw-choose">{t('password.choose')}</label>
-          </div>
-        </fieldset>
-        {mode === 'choose' ? (
-          <NewPasswordFields
-            value={password}
-            onChange={setPassword}
-            confirm={confirm}
-            onConfirmChange={setConfirm}
-            tenant={session?.user.tenantId ?? null}
-            userInputs={[displayName, upn, givenName, surname].filter(Boolean)}
-            labels={{ password: t('password.new'), confirm: t('password.confirm') }}
-          />
-        ) : null}
-        <Checkbox label={t('password.mustChange')} checked={mustChange} onChange={(e) => setMustChange(e.target.checked)} />
+        <PasswordChoice
+          name="create-pw"
+          mode={mode}
+          onModeChange={setMode}
+          password={password}
+          onPasswordChange={setPassword}
+          confirm={confirm}
+          onConfirmChange={setConfirm}
+          userInputs={[displayName, upn, givenName, surname]}
+          mustChange={mustChange}
+          onMustChangeChange={setMustChange}
+        />
         <Checkbox label={t('field.accountEnabled')} checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
         <div className="actions">
           <button type="submit" disabled={busy}>

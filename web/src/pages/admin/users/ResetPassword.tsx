@@ -1,11 +1,10 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Alert } from '../../../components/Alert';
-import { Checkbox } from '../../../components/Field';
-import { NewPasswordFields } from '../../../components/NewPassword';
 import { api, ApiError } from '../../../lib/api';
 import { useSession } from '../../../lib/session';
 import { AdminError, Modal, NS, OneTimePassword, PASSWORD_METHOD_ID, relative, type GraphUser } from './common';
+import { PasswordChoice } from './PasswordChoice';
 
 interface Operation {
   status: 'notStarted' | 'running' | 'succeeded' | 'failed';
@@ -105,29 +104,19 @@ export function ResetPasswordDialog({ user, open, onClose }: { user: GraphUser; 
           <p>{t('reset.intro')}</p>
           <AdminError error={error} />
           {onPremises ? <Alert kind="info">{t('reset.onPremises')}</Alert> : null}
-          <fieldset className="dir-choice">
-            <legend>{t('field.password')}</legend>
-            <div className="field-check">
-              <input type="radio" id="reset-pw-generate" name="reset-pw" disabled={onPremises} checked={mode === 'generate'} onChange={() => setMode('generate')} />
-              <label htmlFor="reset-pw-generate">{t('password.generate')}</label>
-            </div>
-            <div className="field-check">
-              <input type="radio" id="reset-pw-choose" name="reset-pw" checked={mode === 'choose'} onChange={() => setMode('choose')} />
-              <label htmlFor="reset-pw-choose">{t('password.choose')}</label>
-            </div>
-          </fieldset>
-          {mode === 'choose' ? (
-            <NewPasswordFields
-              value={password}
-              onChange={setPassword}
-              confirm={confirm}
-              onConfirmChange={setConfirm}
-              tenant={session?.user.tenantId ?? null}
-              userInputs={[user.displayName, user.userPrincipalName, user.givenName ?? '', user.surname ?? ''].filter(Boolean)}
-              labels={{ password: t('password.new'), confirm: t('password.confirm') }}
-            />
-          ) : null}
-          <Checkbox label={t('password.mustChange')} checked={mustChange} onChange={(e) => setMustChange(e.target.checked)} />
+          <PasswordChoice
+            name="reset-pw"
+            mode={mode}
+            onModeChange={setMode}
+            generateDisabled={onPremises}
+            password={password}
+            onPasswordChange={setPassword}
+            confirm={confirm}
+            onConfirmChange={setConfirm}
+            userInputs={[user.displayName, user.userPrincipalName, user.givenName ?? '', user.surname ?? '']}
+            mustChange={mustChange}
+            onMustChangeChange={setMustChange}
+          />
           <div className="actions">
             <button type="submit" disabled={busy}>
               {t('reset.submit')}

@@ -1,7 +1,9 @@
 import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { Alert } from '../../../components/Alert';
 import { Field } from '../../../components/Field';
+import { Loading } from '../../../components/Page';
 import { api, ApiError } from '../../../lib/api';
 import { formatNumber } from '../../../lib/i18n';
 
@@ -378,45 +380,78 @@ export function PrincipalPicker(p: { label: string; actionLabel: (r: PickerResul
         {shown ? t('picker.found', { count: shown.length, n: formatNumber(shown.length) }) : ''}
       </p>
       {shown && shown.length > 0 ? (
-        <table>
-          <caption>{t('picker.caption')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('col.name')}</th>
-              <th scope="col">{t('col.detail')}</th>
-              <th scope="col">{t('col.type')}</th>
-              <th scope="col">
-                <span className="visually-hidden">{t('col.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((r) => (
-              <tr key={r.id}>
-                <th scope="row">{r.displayName}</th>
-                <td>{r.secondary}</td>
-                <td>{r.kind === 'user' ? t('type.user') : t('type.group')}</td>
-                <td>
-                  <button
-                    type="button"
-                    className="secondary"
-                    disabled={busy}
-                    onClick={() => {
-                      setBusy(true);
-                      Promise.resolve(p.onPick(r))
-                        .then(() => setResults((rs) => rs?.filter((x) => x.id !== r.id) ?? null))
-                        .catch((err: unknown) => setError(err))
-                        .finally(() => setBusy(false));
-                    }}
-                  >
-                    {p.actionLabel(r)}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <PrincipalTable
+          caption={t('picker.caption')}
+          disabled={busy}
+          rows={shown.map((r) => ({
+            id: r.id,
+            name: r.displayName,
+            detail: r.secondary,
+            group: r.kind === 'group',
+            action: p.actionLabel(r),
+            onAction: () => {
+              setBusy(true);
+              Promise.resolve(p.onPick(r))
+                .then(() => setResults((rs) => rs?.filter((x) => x.id !== r.id) ?? null))
+                .catch((err: unknown) => setError(err))
+                .finally(() => setBusy(false));
+            },
+          }))}
+        />
       ) : null}
     </div>
+  );
+}
+
+/** The members of a group or the holders of a role: name (linked), user name, type, and a remove button. */
+export function MembersTable({ members, caption, empty, removeLabel, onRemove }: { members: DirectoryObject[] | null; caption: string; empty: string; removeLabel: (m: DirectoryObject) => string; onRemove: (m: DirectoryObject) => void }) {
+  if (members === null) return <Loading />;
+  const rows = members.map((m) => ({
+    id: m.id,
+    name: <Link to={`/admin/${isGroup(m) ? 'groups' : 'users'}/${m.id}`}>{m.displayName}</Link>,
+    detail: m.userPrincipalName ?? '',
+    group: isGroup(m),
+    action: removeLabel(m),
+    onAction: () => onRemove(m),
+  }));
+  return <PrincipalTable caption={caption} rows={rows} empty={empty} />;
+}
+
+/** Users and groups with one action each (add, remove); `empty` is the row shown when there are none. */
+function PrincipalTable({ caption, rows, empty, disabled = false }: { caption: string; rows: { id: string; name: ReactNode; detail: string; group: boolean; action: string; onAction: () => void }[]; empty?: string; disabled?: boolean }) {
+  const { t } = useTranslation(NS);
+  return (
+    <table>
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{t('col.name')}</th>
+          <th scope="col">{t('col.detail')}</th>
+          <th scope="col">{t('col.type')}</th>
+          <th scope="col">
+            <span className="visually-hidden">{t('col.actions')}</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.id}>
+            <th scope="row">{r.name}</th>
+            <td>{r.detail}</td>
+            <td>{r.group ? t('type.group') : t('type.user')}</td>
+            <td>
+              <button type="button" className="secondary" disabled={disabled} onClick={r.onAction}>
+                {r.action}
+              </button>
+            </td>
+          </tr>
+        ))}
+        {rows.length === 0 && empty ? (
+          <tr>
+            <td colSpan={4}>{empty}</td>
+          </tr>
+        ) : null}
+      </tbody>
+    </table>
   );
 }
