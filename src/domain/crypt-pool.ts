@@ -101,11 +101,3 @@ function startWorker(): Worker {
   }
   return new Worker(new URL('./crypt-worker.js', here));
 }
-
-let shared: CryptVerifier | undefined;
-
-/** The process-wide pool for callers that do not bring their own; unref'd, so it needs no closing. */
-export function sharedCryptPool(): CryptVerifier {
-  shared ??= createCryptPool();
-  return shared;
-}

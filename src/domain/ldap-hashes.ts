@@ -1,7 +1,7 @@
 import { createHash, pbkdf2, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { verify as argon2Verify } from '@node-rs/argon2';
-import { sharedCryptPool, type CryptVerifier } from './crypt-pool.js';
+import type { CryptVerifier } from './crypt-pool.js';
 
 /**
  * Verification of password hashes imported from OpenLDAP's userPassword (password hash sync,
@@ -53,9 +53,9 @@ export function isSupportedLdapHash(encoded: string): boolean {
 
 /**
  * Checks `password` against an imported `{SCHEME}…` value. {CRYPT} is computed in JS, so it goes to
- * a worker pool (`crypt`, the shared one by default); the others already run off the event loop.
+ * a worker pool (`crypt`: the Hasher's own); the others already run off the event loop.
  */
-export async function verifyLdapHash(encoded: string, password: string, crypt: CryptVerifier = sharedCryptPool()): Promise<boolean> {
+export async function verifyLdapHash(encoded: string, password: string, crypt: CryptVerifier): Promise<boolean> {
   const parts = splitScheme(encoded);
   if (!parts) return false;
   try {

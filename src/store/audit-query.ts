@@ -175,17 +175,20 @@ export async function queryDirectoryAudits(
   const tenant = pinToTargets ? sql`+${sql.ref('audit_events.tenant_id')}` : sql.ref('audit_events.tenant_id');
   let query = db.selectFrom('audit_events').selectAll('audit_events').where(sql<SqlBool>`${tenant} = ${tenantId}`);
   if (filter) query = query.where(compileAuditFilter(filter, tenantId));
-  if (after) {
-    const t = sql.ref(TIME);
-    const id = sql.ref('audit_events.id');
-    // the first conjunct alone bounds the index range; the second breaks ties at that instant
-    query =
-      order === 'desc'
-        ? query.where(sql<SqlBool>`${t} <= ${after.activityDateTime} and (${t} < ${after.activityDateTime} or ${id} < ${after.id})`)
-        : query.where(sql<SqlBool>`${t} >= ${after.activityDateTime} and (${t} > ${after.activityDateTime} or ${id} > ${after.id})`);
-  }
+  if (after) query = query.where(afterPosition(sql.ref(TIME), sql.ref('audit_events.id'), order, after));
   const time = pinToTargets ? sql`+${sql.ref(TIME)}` : sql.ref(TIME);
-  const rows = await query.orderBy(time, order).orderBy('audit_events.id', order).limit(top + 1).execute();
+  return pageOf(await query.orderBy(time, order).orderBy('audit_events.id', order).limit(top + 1).execute(), top);
+}
+
+/** The keyset condition of the page after `after`: the first conjunct alone bounds the index range, the second breaks ties at that instant. */
+function afterPosition(t: RawBuilder<unknown>, id: RawBuilder<unknown>, order: AuditOrder, after: AuditPosition): RawBuilder<SqlBool> {
+  return order === 'desc'
+    ? sql<SqlBool>`${t} <= ${after.activityDateTime} and (${t} < ${after.activityDateTime} or ${id} < ${after.id})`
+    : sql<SqlBool>`${t} >= ${after.activityDateTime} and (${t} > ${after.activityDateTime} or ${id} > ${after.id})`;
+}
+
+/** `top + 1` rows read: the first `top` are the page, the extra one says whether another follows. */
+function pageOf(rows: Parameters<typeof auditEventFromRow>[0][], top: number): AuditPage {
   const events = rows.slice(0, top).map(auditEventFromRow);
   const last = events.at(-1);
   return { events, next: rows.length > top && last ? { activityDateTime: last.activityDateTime, id: last.id } : undefined };
@@ -234,16 +237,8 @@ async function queryDrivenByTarget(db: Executor, tenantId: string, drive: Drivin
     .where(`drive.${drive.column}`, '=', drive.value)
     .where('audit_events.tenant_id', '=', tenantId);
   if (drive.rest) query = query.where(compileAuditFilter(drive.rest, tenantId));
-  if (after) {
-    query =
-      order === 'desc'
-        ? query.where(sql<SqlBool>`${t} <= ${after.activityDateTime} and (${t} < ${after.activityDateTime} or ${id} < ${after.id})`)
-        : query.where(sql<SqlBool>`${t} >= ${after.activityDateTime} and (${t} > ${after.activityDateTime} or ${id} > ${after.id})`);
-  }
-  const rows = await query.orderBy(t, order).orderBy(id, order).limit(top + 1).execute();
-  const events = rows.slice(0, top).map(auditEventFromRow);
-  const last = events.at(-1);
-  return { events, next: rows.length > top && last ? { activityDateTime: last.activityDateTime, id: last.id } : undefined };
+  if (after) query = query.where(afterPosition(t, id, order, after));
+  return pageOf(await query.orderBy(t, order).orderBy(id, order).limit(top + 1).execute(), top);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createCryptPool } from '../../src/domain/crypt-pool.js';
 import { createArgon2Hasher } from '../../src/domain/hasher.js';
 import { isSupportedLdapHash, verifyLdapHash } from '../../src/domain/ldap-hashes.js';
 import { md5Crypt, shaCrypt } from '../../src/domain/ldap-hashes-crypt.js';
@@ -27,12 +28,15 @@ const VECTORS: [scheme: string, password: string, encoded: string][] = [
 ];
 
 describe('imported OpenLDAP password hashes', () => {
+  const crypt = createCryptPool(1);
+  afterAll(() => crypt.close());
+
   it.each(VECTORS)('%s: the right password verifies, a near miss does not', async (_scheme, password, encoded) => {
     expect(isSupportedLdapHash(encoded)).toBe(true);
-    expect(await verifyLdapHash(encoded, password)).toBe(true);
-    expect(await verifyLdapHash(encoded, `${password} `)).toBe(false);
-    expect(await verifyLdapHash(encoded, password.slice(0, -1))).toBe(false);
-    expect(await verifyLdapHash(encoded, '')).toBe(false);
+    expect(await verifyLdapHash(encoded, password, crypt)).toBe(true);
+    expect(await verifyLdapHash(encoded, `${password} `, crypt)).toBe(false);
+    expect(await verifyLdapHash(encoded, password.slice(0, -1), crypt)).toBe(false);
+    expect(await verifyLdapHash(encoded, '', crypt)).toBe(false);
   });
 
   it('the Hasher verifies imported values by their prefix and never asks to rehash them', async () => {
@@ -49,8 +53,8 @@ describe('imported OpenLDAP password hashes', () => {
 
   it('argon2id values verify through the same scheme', async () => {
     const phc = await createArgon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }).hash('Correct-Horse-7');
-    expect(await verifyLdapHash(`{ARGON2}${phc}`, 'Correct-Horse-7')).toBe(true);
-    expect(await verifyLdapHash(`{ARGON2}${phc}`, 'correct-Horse-7')).toBe(false);
+    expect(await verifyLdapHash(`{ARGON2}${phc}`, 'Correct-Horse-7', crypt)).toBe(true);
+    expect(await verifyLdapHash(`{ARGON2}${phc}`, 'correct-Horse-7', crypt)).toBe(false);
   });
 
   it('malformed, plaintext and unknown schemes verify nothing and never throw', async () => {
@@ -59,7 +63,7 @@ describe('imported OpenLDAP password hashes', () => {
       '{SSHA}AAAA', '{ARGON2}not-a-phc', '{CRYPT}abJnggxhB/yWI', '{CRYPT}$2y$10$abcdefghijklmnopqrstuu', '{PBKDF2-SHA256}x$AA$AA',
       '{PBKDF2-SHA256}99999999$AAECAwQFBgcICQoLDA0ODw$0Vl9u2tTV5ewKoVkduL5sTyDKVfq8YIPmgxo1cfBP88', '{CRYPT}$6$rounds=999999999$salt$abc',
     ];
-    for (const encoded of bad) expect(await verifyLdapHash(encoded, HW), encoded).toBe(false);
+    for (const encoded of bad) expect(await verifyLdapHash(encoded, HW, crypt), encoded).toBe(false);
     expect(isSupportedLdapHash('Hello world!')).toBe(false);
     expect(isSupportedLdapHash('{CLEARTEXT}x')).toBe(false);
     expect(isSupportedLdapHash('{MD5}x')).toBe(false);
