@@ -48,7 +48,7 @@ export const errorCodes = {
   'role.assignment_not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The role assignment does not exist.' },
   'role.last_global_admin': { status: 400, graph: 'Request_BadRequest', message: 'The last Global Administrator of a tenant cannot be removed.' },
   'role.principal_not_assignable': { status: 400, graph: 'Request_BadRequest', message: 'Only users and role-assignable groups (isAssignableToRole true) can be assigned directory roles.' },
-  'tenant.not_found': { status: 400, graph: 'Request_BadRequest', message: 'The tenant does not exist.' },
+  'tenant.not_found': { status: 404, graph: 'Request_ResourceNotFound', message: 'The tenant does not exist.' },
   'tenant.domain_taken': { status: 400, graph: 'Request_BadRequest', message: 'The domain is already registered to a tenant.' },
   'tenant.domain_invalid': { status: 400, graph: 'Request_BadRequest', message: 'The domain name is not valid.' },
   'app.not_found': { status: 400, graph: 'Request_BadRequest', message: 'The application does not exist.' },

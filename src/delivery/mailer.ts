@@ -1,10 +1,13 @@
 import nodemailer from 'nodemailer';
+import type { InlineImage } from './templates/index.js';
 
 export interface MailMessage {
   to: string;
   subject: string;
   text: string;
   html: string;
+  /** images the HTML shows by `cid:`; the text part never refers to them */
+  inlineImages?: readonly InlineImage[] | undefined;
 }
 
 /** Sends one email. Throws when the message was not accepted (the outbox worker retries). */
@@ -41,6 +44,8 @@ export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
         html: m.html,
         // base64 parts: any text survives any relay, and tests decode it in one line
         textEncoding: 'base64',
+        // a cid attachment goes into multipart/related beside the HTML, shown inline, never as a file to open
+        attachments: (m.inlineImages ?? []).map((i) => ({ filename: i.filename, content: i.content, contentType: i.contentType, cid: i.cid, contentDisposition: 'inline' as const })),
         disableFileAccess: true,
         disableUrlAccess: true,
       });

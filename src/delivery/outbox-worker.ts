@@ -3,7 +3,9 @@ import { renderStoredMessage } from '../domain/messages.js';
 import type { Clock } from '../lib/clock.js';
 import type { SecretBox } from '../lib/crypto.js';
 import type { Db, Dialect } from '../store/database.js';
-import { claimDueMessages, findTenantSenders, markFailed, markRetry, markSent, type OutboxRecord } from '../store/outbox.js';
+import { findLogos } from '../store/branding.js';
+import { claimDueMessages, findTenantSenders, markFailed, markRetry, markSent, type OutboxRecord, type TenantSender } from '../store/outbox.js';
+import type { BrandingSource } from './templates/index.js';
 import type { Mailer } from './mailer.js';
 import { createSiemSender, type SiemSender } from './siem.js';
 import type { SmsSender, VoiceCaller } from './sms.js';
@@ -91,7 +93,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
 
   const siem = options.siem ?? createSiemSender(deps);
 
-  async function deliver(record: OutboxRecord, sender: Parameters<typeof renderStoredMessage>[3]): Promise<string> {
+  async function deliver(record: OutboxRecord, sender: (TenantSender & Pick<BrandingSource, 'logo'>) | undefined): Promise<string> {
     if (record.channel === 'siem') {
       if ((await siem.send(record)) === 'gone') throw new PermanentFailure('the SIEM webhook was removed');
       return 'siem';
@@ -108,7 +110,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
     }
     switch (record.channel) {
       case 'email':
-        await options.mailer.send({ to: record.recipient, subject: rendered.subject, text: rendered.text, html: rendered.html });
+        await options.mailer.send({ to: record.recipient, subject: rendered.subject, text: rendered.text, html: rendered.html, inlineImages: rendered.inlineImages });
         return options.mailer.transport;
       case 'sms':
         await options.sms.send(record.recipient, rendered.short);
@@ -132,10 +134,15 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
     const result: RunResult = { claimed: claimed.length, sent: 0, retried: 0, failed: 0 };
     if (claimed.length === 0) return result;
     const senders = await findTenantSenders(deps.db, claimed.map((r) => r.tenantId));
+    // Logos (up to 100 KB each) are read now, for email only, and never copied into outbox rows: the
+    // rows stay small and a message shows the logo the tenant has when it is sent.
+    const logos = await findLogos(deps.db, claimed.filter((r) => r.channel === 'email').map((r) => r.tenantId));
     // One at a time: a relay sees one connection per worker, and the lease covers the batch.
     for (const record of claimed) {
       try {
-        const via = await deliver(record, senders.get(record.tenantId));
+        const sender = senders.get(record.tenantId);
+        // brandingOf (through renderStoredMessage) reads `logo` from the sender it is given
+        const via = await deliver(record, sender && { ...sender, logo: logos.get(record.tenantId) ?? null });
         await markSent(deps.db, record.id, owner, deps.clock.now().toISOString(), via);
         result.sent++;
       } catch (err) {

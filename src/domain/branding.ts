@@ -12,8 +12,8 @@ import { resolveTenant } from './tenants.js';
 /**
  * Company branding (issue 8 item 3): the name, colour, logo and sign-in text the portals and the
  * messages show. Stored in tenant_branding; the help-desk link is the SSPR policy's and is only read
- * here. The public answer never tells which tenants exist: an unknown tenant gets Postern's defaults
- * in the same shape and status as a known one.
+ * here. A named tenant that does not exist is tenant.not_found, as in the password hints: tenant ids
+ * and domains are public anyway (the OpenID discovery document answers per tenant, as Azure's does).
  */
 
 export interface BrandingView {
@@ -66,13 +66,26 @@ export const DISPLAY_NAME_MAX = 256;
 export const LOGO_TYPES = ['image/png', 'image/jpeg'] as const;
 export type LogoType = (typeof LOGO_TYPES)[number];
 
-/** GET /api/v1/branding[?tenant=<id or domain>] — public. */
+/** Longer than any domain name (253) or id: names no tenant, and is not looked up. */
+const TENANT_KEY_MAX = 256;
+
+/**
+ * The tenant a public page names by `?tenant=<id or domain>`, for the branding and the password hints
+ * alike: undefined when none is named (absent or blank), tenant.not_found when the named one does not
+ * exist. Case does not matter for either form.
+ */
+export async function namedTenant(deps: Pick<DomainDeps, 'db'>, key: string | undefined): Promise<Tenant | undefined> {
+  const k = key?.trim().toLowerCase() ?? '';
+  if (k === '') return undefined;
+  const tenant = k.length > TENANT_KEY_MAX ? undefined : await resolveTenant(deps, k);
+  if (!tenant) throw new AppError('tenant.not_found');
+  return tenant;
+}
+
+/** GET /api/v1/branding[?tenant=<id or domain>] — public. Without a tenant: the only one, else the defaults. */
 export async function publicBranding(deps: Pick<DomainDeps, 'db'>, key: string | undefined): Promise<BrandingView> {
-  let tenant: Tenant | undefined;
-  if (key !== undefined) {
-    const k = key.trim();
-    tenant = k === '' || k.length > 256 ? undefined : await resolveTenant(deps, k);
-  } else {
+  let tenant = await namedTenant(deps, key);
+  if (!tenant) {
     const ids = await firstTenantIds(deps.db);
     if (ids.length === 1) tenant = await findTenantById(deps.db, ids[0]!);
   }

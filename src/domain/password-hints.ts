@@ -1,8 +1,7 @@
-import { AppError } from '../errors.js';
+import { namedTenant } from './branding.js';
 import type { DomainDeps } from './deps.js';
 import { DEFAULT_PASSWORD_POLICY, MAX_PASSWORD_CODE_POINTS, PROFILE_MIN_LENGTH, type PasswordPolicy, type PasswordProfile } from './password-policy.js';
 import { passwordPolicyOf } from './policies.js';
-import { resolveTenant } from './tenants.js';
 
 /**
  * What a person choosing a password must know of the tenant's policy, for the pages' live hints
@@ -34,10 +33,11 @@ export function hintsOf(policy: Pick<PasswordPolicy, 'profile' | 'minLength' | '
   };
 }
 
-/** The hints of the tenant named by id or domain; without a name, the defaults every new tenant has. */
+/**
+ * The hints of the tenant named by id or domain (tenant.not_found when it does not exist, as for the
+ * branding); without a name, the defaults every new tenant has.
+ */
 export async function passwordHintsFor(deps: Pick<DomainDeps, 'db'>, tenantKey: string | undefined): Promise<PasswordHints> {
-  if (tenantKey === undefined) return hintsOf(DEFAULT_PASSWORD_POLICY);
-  const tenant = await resolveTenant(deps, tenantKey.trim().toLowerCase());
-  if (!tenant) throw new AppError('tenant.not_found');
-  return hintsOf(passwordPolicyOf(tenant));
+  const tenant = await namedTenant(deps, tenantKey);
+  return hintsOf(tenant ? passwordPolicyOf(tenant) : DEFAULT_PASSWORD_POLICY);
 }

@@ -3,6 +3,8 @@ import { deleteSession, findSessionByHash, insertSession, touchSession, type Ses
 import { findUserById, type User } from '../store/users.js';
 import { listRoleIdsOfPrincipal } from '../store/role-assignments.js';
 import type { DomainDeps } from './deps.js';
+import { expiryPolicyOf, passwordExpiry, type PasswordExpiry } from './password-expiry.js';
+import { resolveTenant } from './tenants.js';
 import { findRole } from './roles.js';
 
 /** Idle lifetime: every request moves the end this far out again. */
@@ -96,4 +98,13 @@ export async function endSession(deps: Pick<DomainDeps, 'db'>, token: string): P
 export async function rolesOfSessionUser(deps: Pick<DomainDeps, 'db'>, user: User): Promise<{ id: string; displayName: string }[]> {
   const ids = await listRoleIdsOfPrincipal(deps.db, user.tenantId, user.id);
   return ids.map((id) => ({ id, displayName: findRole(id)?.displayName ?? id })).sort((a, b) => a.displayName.localeCompare(b.displayName));
+}
+
+/**
+ * The session user's password expiry now, under the tenant's current policy — the same figure the
+ * sign-in computed, worked out again on each read so a change or a new policy shows at once.
+ */
+export async function sessionPasswordExpiry(deps: Pick<DomainDeps, 'db' | 'clock'>, user: User): Promise<PasswordExpiry | undefined> {
+  const tenant = await resolveTenant(deps, user.tenantId);
+  return tenant ? passwordExpiry(user, expiryPolicyOf(tenant), deps.clock.now()) : undefined;
 }

@@ -15,6 +15,25 @@ export async function findBranding(db: Executor, tenantId: string): Promise<Stor
   return row && toBranding(row);
 }
 
+/**
+ * The stored logos of these tenants (tenants without one are absent), for the outbox worker: read
+ * when a batch is sent, so a logo changed or removed after a message was queued is never stale.
+ */
+export async function findLogos(db: Executor, tenantIds: readonly string[]): Promise<Map<string, NonNullable<StoredBranding['logo']>>> {
+  const ids = [...new Set(tenantIds)];
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('tenant_branding')
+    .select(['tenant_id', 'logo', 'logo_type'])
+    .where('tenant_id', 'in', ids)
+    .where('logo', 'is not', null)
+    .where('logo_type', 'is not', null)
+    .execute();
+  const logos = new Map<string, NonNullable<StoredBranding['logo']>>();
+  for (const r of rows) if (r.logo !== null && r.logo_type !== null) logos.set(r.tenant_id, { contentType: r.logo_type, base64: r.logo });
+  return logos;
+}
+
 /** Writes the whole row (insert or replace): the caller read the old one in the same transaction and merged. */
 export async function saveBranding(db: Executor, b: StoredBranding): Promise<void> {
   const values = {

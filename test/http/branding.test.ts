@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutboxWorker } from '../../src/delivery/outbox-worker.js';
 import { contrastRatio } from '../../src/delivery/templates/index.js';
+import { errorCodes } from '../../src/errors.js';
 import { ROLE } from '../../src/domain/roles.js';
 import { createTenant, systemContext } from '../../src/domain/tenants.js';
 import { ADMIN_PASSWORD, createTestContext, testDialects, type TestContext } from '../helpers/context.js';
@@ -204,13 +205,30 @@ describe.each(testDialects())('tenant branding API on %s', (dialect) => {
     }
   });
 
-  it('with several tenants: no ?tenant and an unknown tenant both answer the defaults, same status and shape', async () => {
+  it('an unknown tenant is tenant.not_found, exactly as the password hints answer it', async () => {
+    for (const key of ['nobody.test', '00000000-0000-4000-8000-000000000000', 'x'.repeat(300)]) {
+      const branding = await call('GET', `/api/v1/branding?tenant=${key}`);
+      const hints = await call('GET', `/api/v1/password-policy/hints?tenant=${key}`);
+      expect(branding.statusCode, key).toBe(errorCodes['tenant.not_found'].status);
+      expect(branding.json().error.code).toBe('tenant.not_found');
+      expect({ status: hints.statusCode, code: hints.json().error.code }).toEqual({ status: branding.statusCode, code: 'tenant.not_found' });
+    }
+    // a blank ?tenant names none; a repeated one is a malformed request
+    expect(await publicOf('?tenant=')).toMatchObject({ tenantId: ctx.tenant.tenant.id });
+    expect(await publicOf('?tenant=%20')).toMatchObject({ tenantId: ctx.tenant.tenant.id });
+    const repeated = await call('GET', '/api/v1/branding?tenant=contoso.test&tenant=nobody.test');
+    expect(repeated.statusCode).toBe(400);
+    expect(repeated.json().error.code).toBe('request.invalid');
+    // an upper-case id names the tenant too
+    expect(await publicOf(`?tenant=${ctx.tenant.tenant.id.toUpperCase()}`)).toMatchObject({ tenantId: ctx.tenant.tenant.id, displayName: 'Contoso IT' });
+  });
+
+  it('with several tenants: no ?tenant answers the defaults; each named tenant answers its own', async () => {
     const domain = `second-${dialect}.test`;
     await createTenant(ctx.services, systemContext(ctx.services), { name: 'Fabrikam', domain, adminUpn: `admin@${domain}`, adminPassword: ADMIN_PASSWORD });
     expect(await publicOf()).toStrictEqual(DEFAULTS);
-    expect(await publicOf('?tenant=nobody.test')).toStrictEqual(DEFAULTS);
-    expect(await publicOf('?tenant=00000000-0000-4000-8000-000000000000')).toStrictEqual(DEFAULTS);
-    expect(await publicOf(`?tenant=${'x'.repeat(300)}`)).toStrictEqual(DEFAULTS);
+    expect(await publicOf('?tenant=')).toStrictEqual(DEFAULTS);
+    expect((await call('GET', '/api/v1/branding?tenant=nobody.test')).json().error.code).toBe('tenant.not_found');
     expect(await publicOf(`?tenant=${domain}`)).toMatchObject({ displayName: 'Fabrikam', primaryColor: '#0b5cad' });
     expect(await publicOf('?tenant=contoso.test')).toMatchObject({ displayName: 'Contoso IT' });
   });

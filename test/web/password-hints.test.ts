@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hintsOf } from '../../src/domain/password-hints.js';
+import { errorCodes } from '../../src/errors.js';
 import { buildBannedTermIndex } from '../../src/domain/banned-passwords.js';
 import { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY, type PolicyForCheck } from '../../src/domain/password-policy.js';
 import { updatePasswordPolicy } from '../../src/domain/policies.js';
@@ -117,13 +118,17 @@ describe.each(testDialects())('GET /api/v1/password-policy/hints on %s', (dialec
     expect(azure).toMatchObject({ profile: 'azure', minLength: 10, requiredClasses: 3, allowedCharacters: 'azure' });
   });
 
-  it('gives the defaults without a tenant, and tenant.not_found for an unknown one', async () => {
-    const res = await get('/api/v1/password-policy/hints');
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ profile: 'azure', minLength: 8, maxLength: 256, requiredClasses: 3 });
-    const unknown = await get('/api/v1/password-policy/hints?tenant=nowhere.test');
-    expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().error.code).toBe('tenant.not_found');
+  it('gives the defaults without a tenant (or a blank one), and tenant.not_found for an unknown one', async () => {
+    for (const url of ['/api/v1/password-policy/hints', '/api/v1/password-policy/hints?tenant=', '/api/v1/password-policy/hints?tenant=%20']) {
+      const res = await get(url);
+      expect(res.statusCode, url).toBe(200);
+      expect(res.json()).toMatchObject({ profile: 'azure', minLength: 8, maxLength: 256, requiredClasses: 3 });
+    }
+    for (const key of ['nowhere.test', '00000000-0000-4000-8000-000000000000', 'x'.repeat(300)]) {
+      const unknown = await get(`/api/v1/password-policy/hints?tenant=${key}`);
+      expect(unknown.statusCode, key).toBe(errorCodes['tenant.not_found'].status);
+      expect(unknown.json().error.code).toBe('tenant.not_found');
+    }
     expect((await get('/api/v1/password-policy/hints?tenant=x&other=1')).statusCode).toBe(400);
   });
 });

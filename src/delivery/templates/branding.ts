@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /** What a message shows of its sender. Built per tenant; `publicUrl` is the one origin links use. */
@@ -7,9 +8,24 @@ export interface Branding {
   readonly publicUrl: string;
   /** `#rrggbb`, used for the heading rule and the button */
   readonly accentColor: string;
+  /** the tenant's uploaded logo, sent inside the message and shown through its Content-ID */
+  readonly logo: InlineImage | undefined;
+  /** an https logo from the older settings.branding, used only when no logo was uploaded */
   readonly logoUrl: string | undefined;
   readonly supportEmail: string | undefined;
   readonly supportUrl: string | undefined;
+}
+
+/**
+ * An image carried in the message (a part of its multipart/related body) and shown by `cid:` from the
+ * HTML: mail clients block data: URIs, and a remote URL would tell the logo's host who opened what.
+ */
+export interface InlineImage {
+  /** without angle brackets; unique to the bytes, so a changed logo is never confused with a cached one */
+  readonly cid: string;
+  readonly filename: string;
+  readonly contentType: 'image/png' | 'image/jpeg';
+  readonly content: Buffer;
 }
 
 export const DEFAULT_ACCENT_COLOR = '#0f6cbd';
@@ -45,6 +61,15 @@ export interface BrandingSource {
   settings: string | Record<string, unknown>;
   brandingName?: string | null | undefined;
   brandingColor?: string | null | undefined;
+  /** the tenant_branding logo as stored (base64), read when the message is sent, not when it is queued */
+  logo?: { contentType: 'image/png' | 'image/jpeg'; base64: string } | null | undefined;
+}
+
+/** The stored logo as an inline image; its Content-ID names a hash of the bytes. */
+export function inlineLogo(logo: { contentType: 'image/png' | 'image/jpeg'; base64: string }): InlineImage {
+  const content = Buffer.from(logo.base64, 'base64');
+  const digest = createHash('sha256').update(content).digest('hex').slice(0, 16);
+  return { cid: `logo-${digest}@postern`, filename: logo.contentType === 'image/png' ? 'logo.png' : 'logo.jpg', contentType: logo.contentType, content };
 }
 
 export function brandingOf(tenant: BrandingSource, publicUrl: string): Branding {
@@ -68,6 +93,7 @@ export function brandingOf(tenant: BrandingSource, publicUrl: string): Branding 
     name: brandedName ?? b.displayName ?? tenant.displayName,
     publicUrl: publicUrl.replace(/\/+$/, ''),
     accentColor: brandedColor ?? b.accentColor ?? DEFAULT_ACCENT_COLOR,
+    logo: tenant.logo ? inlineLogo(tenant.logo) : undefined,
     logoUrl: b.logoUrl,
     supportEmail: b.supportEmail ?? helpdesk.helpdeskEmail ?? undefined,
     supportUrl: b.supportUrl ?? helpdesk.helpdeskUrl ?? undefined,

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { adminResetNotice, adminResetNoticeData } from './admin-reset-notice.js';
 import { contactAdmin, contactAdminData } from './contact-admin.js';
-import type { Branding } from './branding.js';
+import type { Branding, InlineImage } from './branding.js';
 import { renderHtml, renderText, type MessageContent } from './layout.js';
 import type { Locale } from './locale.js';
 import { passwordChanged, passwordChangedData } from './password-changed.js';
@@ -10,7 +10,7 @@ import { passwordResetByAdmin, passwordResetByAdminData } from './password-reset
 import { testMessage, testMessageData } from './test-message.js';
 import { verificationCode, verificationCodeData } from './verification-code.js';
 
-export { brandingOf, contrastRatio, DEFAULT_ACCENT_COLOR, relativeLuminance, textColorOn, type Branding, type BrandingSettings, type BrandingSource } from './branding.js';
+export { brandingOf, contrastRatio, DEFAULT_ACCENT_COLOR, inlineLogo, relativeLuminance, textColorOn, type Branding, type BrandingSettings, type BrandingSource, type InlineImage } from './branding.js';
 export { escapeHtml } from './layout.js';
 export { DEFAULT_LOCALE, LOCALES, resolveLocale, type Locale } from './locale.js';
 
@@ -44,6 +44,8 @@ export interface RenderedMessage {
   text: string;
   /** the email's text/html part; every variable escaped */
   html: string;
+  /** images the HTML shows by `cid:` (the tenant's logo), sent beside it as a multipart/related body */
+  inlineImages: InlineImage[];
   /** the SMS text / what a voice call says */
   short: string;
 }
@@ -61,6 +63,7 @@ export function renderMessage<T extends TemplateName>(template: T, locale: Local
     subject: content.subject,
     text: renderText(content, branding, locale),
     html: renderHtml(content, branding, locale),
+    inlineImages: branding.logo ? [branding.logo] : [],
     short: content.short,
   };
 }

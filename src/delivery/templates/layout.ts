@@ -51,6 +51,14 @@ export function renderText(content: MessageContent, branding: Branding, locale: 
   return `${lines.join('\n')}\n`;
 }
 
+/** The uploaded logo by its Content-ID, else an older https logo URL, else the name in bold. */
+function logoHtml(branding: Branding): string {
+  const e = escapeHtml;
+  if (branding.logo) return `<img src="cid:${e(branding.logo.cid)}" alt="${e(branding.name)}" style="max-height:48px">`;
+  if (branding.logoUrl) return `<img src="${e(branding.logoUrl)}" alt="${e(branding.name)}" style="max-height:48px">`;
+  return `<strong style="font-size:18px">${e(branding.name)}</strong>`;
+}
+
 export function renderHtml(content: MessageContent, branding: Branding, locale: Locale): string {
   const f = FOOTER[locale];
   const e = escapeHtml;
@@ -68,7 +76,7 @@ export function renderHtml(content: MessageContent, branding: Branding, locale: 
     '<body style="margin:0;padding:0;background:#f5f5f5;font-family:Segoe UI,Helvetica,Arial,sans-serif;color:#242424">',
     '<div style="max-width:600px;margin:0 auto;padding:24px;background:#ffffff">',
     `<div style="border-bottom:4px solid ${accent};padding-bottom:12px;margin-bottom:24px">`,
-    branding.logoUrl ? `<img src="${e(branding.logoUrl)}" alt="${e(branding.name)}" style="max-height:48px">` : `<strong style="font-size:18px">${e(branding.name)}</strong>`,
+    logoHtml(branding),
     '</div>',
     p(content.greeting),
     ...content.paragraphs.map(p),

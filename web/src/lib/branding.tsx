@@ -52,7 +52,13 @@ export function BrandingProvider({ tenant, children }: { tenant: string | null; 
         applyBranding(merged);
         setBranding(merged);
       })
-      .catch(() => applyBranding(DEFAULT_BRANDING)); // unbranded pages still work
+      .catch(() => {
+        // an unknown tenant (404) or no answer: unbranded pages still work, and never keep the
+        // previous tenant's look
+        if (controller.signal.aborted) return;
+        applyBranding(DEFAULT_BRANDING);
+        setBranding(DEFAULT_BRANDING);
+      });
     return () => controller.abort();
   }, [tenant, generation]);
   const refresh = useCallback(() => setGeneration((g) => g + 1), []);

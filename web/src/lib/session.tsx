@@ -23,7 +23,7 @@ export interface SessionView {
   roles: SessionRole[];
   csrfToken: string;
   expiresDateTime: string;
-  /** set after sign-in when the password expires within the notification window */
+  /** whole days left when the password expires within the notification window (sign-in and every GET) */
   passwordExpiresInDays?: number;
   registrationRequired?: boolean;
   registrationReason?: string;

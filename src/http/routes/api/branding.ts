@@ -46,16 +46,19 @@ export function brandingRoutes(app: FastifyInstance, services: Services): void {
     doc({
       summary: "A tenant's branding for the sign-in and reset pages (public)",
       description:
-        'tenant: a tenant id or one of its domains. Without it: the only tenant when there is exactly one, else Postern\'s defaults. An unknown tenant answers the defaults too, with the same status and shape.',
+        'tenant: a tenant id or one of its domains. Without it (or blank): the only tenant when there is exactly one, else Postern\'s defaults. A named tenant that does not exist is tenant.not_found, as for GET /api/v1/password-policy/hints.',
       tags: ['Branding'],
       auth: 'none',
       querystring: publicQuery,
-      responses: { 200: '{ tenantId, displayName, logoUrl, primaryColor, onPrimaryColor, helpdeskUrl, helpdeskEmail, signInText }' },
+      responses: {
+        200: '{ tenantId, displayName, logoUrl, primaryColor, onPrimaryColor, helpdeskUrl, helpdeskEmail, signInText }',
+        400: 'A malformed query such as a repeated tenant (request.invalid)',
+        404: 'No tenant with that id or domain (tenant.not_found)',
+      },
     }),
     async (request, reply) => {
-      const q = publicQuery.safeParse(request.query);
-      // a malformed ?tenant (repeated, say) names no tenant: the defaults, like an unknown one
-      const view = await publicBranding(services, q.success ? q.data.tenant : '');
+      const { tenant } = publicQuery.parse(request.query);
+      const view = await publicBranding(services, tenant);
       return reply.header('cache-control', 'no-cache').send(view);
     },
   );

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { endSession, rolesOfSessionUser, startSession, type ActiveSession } from '../../../domain/sessions.js';
+import { endSession, rolesOfSessionUser, sessionPasswordExpiry, startSession, type ActiveSession } from '../../../domain/sessions.js';
 import { changePasswordAtSignIn } from '../../../domain/password-change.js';
 import { signInWithPassword, type SignInFailure } from '../../../domain/sign-in.js';
 import { registrationStatus } from '../../../domain/security-info/status.js';
@@ -68,9 +68,14 @@ export function sessionRoutes(app: FastifyInstance, services: Services): void {
       });
   }
 
-  app.get('/api/v1/session', doc({ summary: 'The current web session and its CSRF token', tags: ['Session'], auth: 'user', responses: { 200: 'The session', 401: 'No session' } }), async (request, reply) => {
+  app.get('/api/v1/session', doc({ summary: 'The current web session and its CSRF token', description: 'Says passwordExpiresInDays, as the sign-in answer does, while the password expires within the notification window: a reloaded page still shows the notice.', tags: ['Session'], auth: 'user', responses: { 200: 'The session', 401: 'No session' } }), async (request, reply) => {
     const active = await requireSession(services, request, reply);
-    return noStore(reply).send(await view(services, active.user, active.csrfToken, active.session.expiresAt));
+    // computed now, not remembered from sign-in: a change or a new policy shows at the next read
+    const expiry = await sessionPasswordExpiry(services, active.user);
+    return noStore(reply).send({
+      ...(await view(services, active.user, active.csrfToken, active.session.expiresAt)),
+      ...(expiry?.warn ? { passwordExpiresInDays: expiry.daysLeft } : {}),
+    });
   });
 
   app.delete('/api/v1/session', doc({ summary: 'Sign out (needs the X-CSRF-Token header)', tags: ['Session'], auth: 'user', responses: { 204: 'Signed out', 401: 'No session', 403: 'Missing or wrong CSRF token' } }), async (request, reply) => {

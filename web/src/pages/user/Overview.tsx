@@ -7,7 +7,6 @@ import { api } from '../../lib/api';
 import { formatDateTime } from '../../lib/i18n';
 import { useSession } from '../../lib/session';
 import type { SecurityInfoView } from './securityInfoTypes';
-import { asPosternError, rememberedPasswordExpiryDays } from './shared';
 
 interface Me {
   displayName: string | null;
@@ -39,7 +38,7 @@ export function Overview() {
       setMe(m);
       setInfo(i);
     } catch (err) {
-      if (!signal?.aborted) setError(asPosternError(err));
+      if (!signal?.aborted) setError(err);
     }
   }, []);
 
@@ -56,11 +55,12 @@ export function Overview() {
       setReviewed(true);
       await load();
     } catch (err) {
-      setError(asPosternError(err));
+      setError(err);
     }
   };
 
-  const days = session?.passwordExpiresInDays ?? (session ? rememberedPasswordExpiryDays(session.user.id) : undefined);
+  // the session says it on every read (GET /api/v1/session), so the notice survives a reload
+  const days = session?.passwordExpiresInDays;
   return (
     <Page title={t('overview.title')}>
       {typeof days === 'number' ? (
