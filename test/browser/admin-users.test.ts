@@ -1,6 +1,9 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGroup } from '../../src/domain/groups.js';
+import { assignRole } from '../../src/domain/role-assignments.js';
 import { ROLE } from '../../src/domain/roles.js';
+import { systemContext } from '../../src/domain/tenants.js';
 import { findUserById } from '../../src/store/users.js';
 import type { User } from '../../src/store/users.js';
 import { chromiumAvailable, startPortal, type Portal } from './harness.js';
@@ -107,6 +110,30 @@ describe.skipIf(!chromiumAvailable())('admin portal: users, groups and roles in 
     expect((await findUserById(portal.services.db, portal.tenant.id, gail.id))?.passwordHash).toBe(before);
     await portal.checkA11y(page, 'admin reset refused');
     await portal.screenshot(page, 'admin-reset-refused');
+    await page.context().close();
+  }, 120_000);
+
+  it('in German the refusal is German, with the server’s English words behind a disclosure and the request id', async () => {
+    const page = await portal.newPage({ locale: 'de-DE' });
+    await portal.signIn(page, 'hugo.helpdesk@contoso.test', HUGO_PW);
+    await page.goto(`/admin/users/${gail.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Gail Global' }).waitFor();
+    await page.getByRole('button', { name: 'Kennwort zurücksetzen' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Kennwort von Gail Global zurücksetzen' });
+    await dialog.getByRole('button', { name: 'Kennwort zurücksetzen' }).click();
+    const alert = dialog.getByRole('alert');
+    await alert.waitFor();
+    const visible = await alert.innerText();
+    expect(visible).toContain('Sie haben keine Berechtigung');
+    expect(visible).toMatch(/Anforderungs-ID: [0-9a-z-]+/i);
+    // the English rule is there for the help desk, folded away
+    const details = alert.locator('details');
+    expect(await details.getAttribute('open')).toBeNull();
+    expect(visible).not.toMatch(/cannot/);
+    await details.locator('summary').click();
+    expect(await alert.innerText()).toMatch(/Helpdesk Administrator.*cannot.*Global Administrator/);
+    await portal.checkA11y(page, 'admin reset refused (de)');
+    await portal.screenshot(page, 'admin-reset-refused-de');
     await page.context().close();
   }, 120_000);
 
@@ -266,6 +293,13 @@ describe.skipIf(!chromiumAvailable())('admin portal: users, groups and roles in 
       await portal.checkA11y(page, `admin ${name} (de)`);
       await portal.screenshot(page, `admin-${name}-de`);
     }
+    // Azure's German role names, not the server's English ones
+    await page.goto('/admin/roles');
+    await page.locator('table tbody th a').first().waitFor();
+    const roleNames = await page.locator('table tbody th a').allInnerTexts();
+    expect(roleNames).toEqual(expect.arrayContaining(['Globaler Administrator', 'Helpdeskadministrator', 'Kennwortadministrator', 'Benutzeradministrator']));
+    expect(roleNames).not.toContain('Global Administrator');
+    expect(roleNames).toEqual([...roleNames].sort((a, b) => a.localeCompare(b, 'de')));
     await page.goto(`/admin/users/${dana.id}`);
     await page.getByRole('button', { name: 'Kennwort zurücksetzen' }).click();
     await page.getByRole('dialog', { name: 'Kennwort von Dana Reset zurücksetzen' }).getByRole('radio', { name: 'Kennwort automatisch generieren' }).waitFor();
@@ -273,4 +307,75 @@ describe.skipIf(!chromiumAvailable())('admin portal: users, groups and roles in 
     await portal.screenshot(page, 'admin-reset-password-de');
     await page.context().close();
   }, 120_000);
+  // Graph pages members 100 at a time ($top default); 105 members need a second page from @odata.nextLink
+  it('pages a big group’s members and a role’s holders with a keyboard-usable Load more that announces the count', async () => {
+    const ctx = systemContext(portal.services);
+    const tenantId = portal.tenant.id;
+    const ids: string[] = [];
+    for (let i = 0; i < 105; i += 15) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(15, 105 - i) }, (_, k) => {
+          const n = String(i + k).padStart(3, '0');
+          return portal.createUser({ upn: `member.${n}@contoso.test`, password: DANA_PW, displayName: `Member ${n}` });
+        }),
+      );
+      ids.push(...batch.map((u) => u.id));
+    }
+    const group = await createGroup(portal.services, ctx, { tenantId, displayName: 'Big Group', mailEnabled: false, mailNickname: 'biggroup', securityEnabled: true, memberIds: ids });
+    for (const id of ids) await assignRole(portal.services, ctx, { tenantId, principalId: id, roleDefinitionId: ROLE.messageCenterReader, directoryScopeId: '/' });
+
+    const page = await adminPage();
+    await page.goto(`/admin/groups/${group.id}`);
+    const table = page.getByRole('table', { name: /^Members of Big Group/ });
+    const shown = page.getByTestId('members-shown');
+    await expect.poll(() => shown.textContent()).toBe('Showing the first 100 members; more are available.');
+    expect(await table.locator('caption').textContent()).toBe('Members of Big Group (first 100)');
+    expect(await table.locator('tbody tr').count()).toBe(100);
+    expect(await shown.getAttribute('role')).toBe('status');
+    const more = page.getByRole('button', { name: 'Load more' });
+    await portal.checkA11y(page, 'admin group detail paged');
+    await portal.screenshot(page, 'admin-group-detail-paged');
+
+    // keyboard: focus the button, Enter loads the next page (from @odata.nextLink) and appends it
+    await more.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => shown.textContent()).toBe('Showing all 105 members.');
+    expect(await table.locator('caption').textContent()).toBe('Members of Big Group (105)');
+    const linked = await table.locator('tbody th a').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
+    expect(new Set(linked).size).toBe(105);
+    expect([...linked].sort()).toEqual(ids.map((id) => `/admin/users/${id}`).sort());
+    expect(await more.count()).toBe(0);
+    // the button went away with the last page: focus lands on the count, not on the page's body
+    expect(await shown.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)).toBe(true);
+
+    // removing a member of the second page reads the list again as far as it was shown
+    const last = table.locator('tbody tr').last();
+    const lastName = (await last.locator('th').textContent()) ?? '';
+    await last.getByRole('button', { name: `Remove ${lastName}` }).click();
+    await page.getByRole('dialog', { name: 'Remove member?' }).getByRole('button', { name: 'Remove', exact: true }).click();
+    await expect.poll(() => shown.textContent()).toBe('Showing all 104 members.');
+    expect(await table.locator('tbody tr').count()).toBe(104);
+    expect(await table.locator('tbody th', { hasText: lastName }).count()).toBe(0);
+
+    // the role's holders page the same way
+    await page.goto(`/admin/roles?role=${ROLE.messageCenterReader}`);
+    const section = page.getByRole('region', { name: 'Assignments: Message Center Reader' });
+    const holders = section.getByRole('table', { name: 'Holders of Message Center Reader (first 100)' });
+    await holders.waitFor();
+    expect(await holders.locator('tbody tr').count()).toBe(100);
+    await section.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => section.getByTestId('members-shown').textContent()).toBe('Showing all 105 holders.');
+    expect(await section.getByRole('table', { name: 'Holders of Message Center Reader (105)' }).locator('tbody tr').count()).toBe(105);
+    await portal.checkA11y(page, 'admin roles paged');
+
+    // German
+    const de = await adminPage('de-DE');
+    await de.goto(`/admin/groups/${group.id}`);
+    await expect.poll(() => de.getByTestId('members-shown').textContent()).toBe('Die ersten 100 Mitglieder werden angezeigt; weitere sind vorhanden.');
+    await de.getByRole('button', { name: 'Weitere laden' }).click();
+    await expect.poll(() => de.getByTestId('members-shown').textContent()).toBe('Alle 104 Mitglieder werden angezeigt.');
+    await portal.checkA11y(de, 'admin group detail paged (de)');
+    await de.context().close();
+    await page.context().close();
+  }, 180_000);
 });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BUILT_IN_ROLES } from '../../src/domain/roles.js';
 import { errorCodes } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/spawn-server.js';
 
@@ -108,5 +109,16 @@ describe('portal translations', () => {
       const missing = rules.filter((r) => !errors.has(`rule.${r}`));
       expect({ lang, missing }).toEqual({ lang, missing: [] });
     }
+  });
+
+  it('every built-in directory role has a name and a description in English and German, the English ones as the server names them', () => {
+    expect(BUILT_IN_ROLES.length).toBeGreaterThan(10);
+    for (const lang of LANGS) {
+      const common = load(lang, 'common');
+      const missing = BUILT_IN_ROLES.flatMap((r) => [`role.${r.id}.name`, `role.${r.id}.description`]).filter((k) => !common.has(k));
+      expect({ lang, missing }).toEqual({ lang, missing: [] });
+    }
+    const en = load('en', 'common');
+    for (const r of BUILT_IN_ROLES) expect([en.get(`role.${r.id}.name`), en.get(`role.${r.id}.description`)]).toEqual([r.displayName, r.description]);
   });
 });

@@ -9,10 +9,16 @@ export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly status: number,
+    /** Postern's code (`user.not_found`, `password.policy_violation` …) on both surfaces */
     readonly code: string,
     message: string,
+    /** Postern's `details`; for Graph answers {violations} from Graph's `details` list */
     readonly details: unknown,
     readonly body: unknown,
+    /** the server's request id, for the help desk */
+    readonly requestId: string | null = null,
+    /** Graph's own code (`Request_ResourceNotFound` …) when the answer came from a /v1.0 route */
+    readonly graphCode: string | null = null,
   ) {
     super(message);
   }
@@ -47,10 +53,35 @@ async function errorOf(res: Response): Promise<ApiError> {
   } catch {
     // not JSON (a proxy's page): the status says enough
   }
-  const e = (body as { error?: { code?: unknown; message?: unknown; details?: unknown; innerError?: unknown } } | null)?.error;
-  const code = typeof e?.code === 'string' ? e.code : `http_${res.status}`;
-  const message = typeof e?.message === 'string' ? e.message : res.statusText || `HTTP ${res.status}`;
-  return new ApiError(res.status, code, message, e?.details ?? e?.innerError ?? null, body);
+  return errorFromBody(res.status, res.statusText, body);
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/**
+ * One error shape from either surface. Postern routes (/api/v1) answer {code, message, details,
+ * requestId}; Graph routes (/v1.0) answer Graph's generic code with Postern's in `innerError.code`,
+ * the request id in `innerError['request-id']` and a password policy's failed rules as a `details`
+ * list. Either way the page gets Postern's code (what errors:<code> translates) and
+ * `details.violations` as {rule, message} (what errors:rule.<rule> translates).
+ */
+export function errorFromBody(status: number, statusText: string, body: unknown): ApiError {
+  type Violation = { code?: unknown; rule?: unknown; message?: unknown };
+  const e = (body as { error?: { code?: unknown; message?: unknown; details?: unknown; innerError?: { code?: unknown; 'request-id'?: unknown }; requestId?: unknown } } | null)?.error;
+  const inner = e?.innerError;
+  const graph = typeof inner === 'object' && inner !== null;
+  const code = (graph ? str(inner.code) : null) ?? str(e?.code) ?? `http_${status}`;
+  const message = str(e?.message) ?? (statusText || `HTTP ${status}`);
+  const rawViolations: unknown = Array.isArray(e?.details) ? e.details : (e?.details as { violations?: unknown } | undefined)?.violations;
+  const violations = Array.isArray(rawViolations)
+    ? rawViolations
+        .filter((v): v is Violation => typeof v === 'object' && v !== null)
+        .map((v) => ({ rule: str(v.rule) ?? str(v.code) ?? '', message: str(v.message) ?? '' }))
+    : undefined;
+  const base = !graph && typeof e?.details === 'object' && e.details !== null && !Array.isArray(e.details) ? (e.details as Record<string, unknown>) : {};
+  const details = violations ? { ...base, violations } : e?.details === undefined && !graph ? null : base;
+  const requestId = (graph ? str(inner['request-id']) : null) ?? str(e?.requestId);
+  return new ApiError(status, code, message, details, body, requestId, graph ? str(e?.code) : null);
 }
 
 export async function request<T>(method: Method, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {

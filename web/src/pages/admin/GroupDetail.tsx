@@ -1,39 +1,34 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
 import { Alert } from '../../components/Alert';
 import { Loading, Page } from '../../components/Page';
 import { api } from '../../lib/api';
-import { AdminError, ConfirmDialog, directoryObjectRef, MembersTable, NS, PrincipalPicker, type Collection, type DirectoryObject, type GraphGroup } from './users/common';
+import { formatNumber } from '../../lib/i18n';
+import { AdminError, ConfirmDialog, directoryObjectRef, MembersTable, NS, PrincipalPicker, type DirectoryObject, type GraphGroup } from './users/common';
+import { MoreMembers, usePagedMembers } from './users/PagedMembers';
 
-/** One group: its facts, its members (remove), adding members found by search, deleting the group. */
+/** One group: its facts, its members (paged; remove), adding members found by search, deleting the group. */
 export function GroupDetail() {
   const { t } = useTranslation(NS);
   const { id = '' } = useParams();
   const navigate = useNavigate();
   const [group, setGroup] = useState<GraphGroup | null>(null);
-  const [members, setMembers] = useState<DirectoryObject[] | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
-  const [error, setError] = useState<unknown>(null);
+  const paged = usePagedMembers(`/v1.0/groups/${encodeURIComponent(id)}/members?$select=id,displayName,userPrincipalName`);
+  const { members, error, setError, reload: loadMembers } = paged;
   const [message, setMessage] = useState<string | null>(null);
   const [removing, setRemoving] = useState<DirectoryObject | null>(null);
   const [deleting, setDeleting] = useState(false);
   const [dialogError, setDialogError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
-  const loadMembers = useCallback(() => {
-    api
-      .get<Collection<DirectoryObject>>(`/v1.0/groups/${encodeURIComponent(id)}/members?$select=id,displayName,userPrincipalName&$top=999`)
-      .then((a) => setMembers(a.value))
-      .catch((err: unknown) => setError(err));
-  }, [id]);
   useEffect(() => {
     api
       .get<GraphGroup>(`/v1.0/groups/${encodeURIComponent(id)}`)
       .then(setGroup)
       .catch((err: unknown) => setLoadError(err));
-    loadMembers();
-  }, [id, loadMembers]);
+  }, [id]);
 
   if (!group) return <Page title={t('group.title')}>{loadError ? <AdminError error={loadError} /> : <Loading />}</Page>;
 
@@ -71,7 +66,7 @@ export function GroupDetail() {
         {message ? <Alert kind="success">{message}</Alert> : null}
         <MembersTable
           members={members}
-          caption={members ? t('group.membersCaption', { name: group.displayName, count: members.length }) : ''}
+          caption={members ? (paged.hasMore ? t('memberPaging.groupCaptionMore', { name: group.displayName, n: formatNumber(members.length) }) : t('group.membersCaption', { name: group.displayName, count: members.length })) : ''}
           empty={t('group.noMembers')}
           removeLabel={(m) => t('group.remove', { name: m.displayName })}
           onRemove={(m) => {
@@ -79,6 +74,7 @@ export function GroupDetail() {
             setRemoving(m);
           }}
         />
+        {members ? <MoreMembers kind="group" count={members.length} hasMore={paged.hasMore} loading={paged.loadingMore} onLoadMore={paged.loadMore} /> : null}
       </section>
 
       <section className="card dir-card" aria-labelledby="add-member-title">

@@ -1,10 +1,13 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router';
 import { Alert } from '../../components/Alert';
 import { Loading, Page } from '../../components/Page';
 import { api } from '../../lib/api';
+import { localizeRole } from '../../lib/roles';
+import { formatNumber } from '../../lib/i18n';
 import { AdminError, ConfirmDialog, directoryObjectRef, MembersTable, NS, PrincipalPicker, type Collection, type DirectoryObject } from './users/common';
+import { MoreMembers, usePagedMembers } from './users/PagedMembers';
 
 interface DirectoryRole {
   id: string;
@@ -15,10 +18,10 @@ interface DirectoryRole {
 
 /**
  * Directory roles ("Roles and administrators"): every built-in role; choosing one (?role=id) lists
- * its assignments (users and role-assignable groups), assigns it and removes assignments.
+ * its assignments (users and role-assignable groups, paged), assigns it and removes assignments.
  */
 export function Roles() {
-  const { t } = useTranslation(NS);
+  const { t, i18n } = useTranslation(NS);
   const [params, setParams] = useSearchParams();
   const selectedId = params.get('role');
   const [roles, setRoles] = useState<DirectoryRole[] | null>(null);
@@ -27,9 +30,10 @@ export function Roles() {
   useEffect(() => {
     api
       .get<Collection<DirectoryRole>>('/v1.0/directoryRoles')
-      .then((a) => setRoles([...a.value].sort((x, y) => x.displayName.localeCompare(y.displayName))))
+      // Azure's role names in the page's language, sorted as that language sorts
+      .then((a) => setRoles(a.value.map((r) => localizeRole(t, r)).sort((x, y) => x.displayName.localeCompare(y.displayName, i18n.language))))
       .catch((err: unknown) => setError(err));
-  }, []);
+  }, [t, i18n.language]);
 
   const selected = roles?.find((r) => r.id === selectedId) ?? null;
   return (
@@ -67,20 +71,13 @@ export function Roles() {
 
 function RoleAssignments({ role, onClose }: { role: DirectoryRole; onClose: () => void }) {
   const { t } = useTranslation(NS);
-  const [members, setMembers] = useState<DirectoryObject[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const paged = usePagedMembers(`/v1.0/directoryRoles/${role.id}/members`);
+  const { members, error, setError, reload: load } = paged;
   const [message, setMessage] = useState<string | null>(null);
   const [removing, setRemoving] = useState<DirectoryObject | null>(null);
   const [removeError, setRemoveError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
-  const load = useCallback(() => {
-    api
-      .get<Collection<DirectoryObject>>(`/v1.0/directoryRoles/${role.id}/members?$top=999`)
-      .then((a) => setMembers(a.value))
-      .catch((err: unknown) => setError(err));
-  }, [role.id]);
-  useEffect(load, [load]);
   // choosing a role opens this section above the list: move focus to it so keyboard and screen-reader users land there
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), []);
@@ -95,7 +92,7 @@ function RoleAssignments({ role, onClose }: { role: DirectoryRole; onClose: () =
       {message ? <Alert kind="success">{message}</Alert> : null}
       <MembersTable
         members={members}
-        caption={members ? t('roles.membersCaption', { role: role.displayName, count: members.length }) : ''}
+        caption={members ? (paged.hasMore ? t('memberPaging.roleCaptionMore', { role: role.displayName, n: formatNumber(members.length) }) : t('roles.membersCaption', { role: role.displayName, count: members.length })) : ''}
         empty={t('roles.noMembers')}
         removeLabel={(m) => t('roles.remove', { name: m.displayName })}
         onRemove={(m) => {
@@ -103,6 +100,7 @@ function RoleAssignments({ role, onClose }: { role: DirectoryRole; onClose: () =
           setRemoving(m);
         }}
       />
+      {members ? <MoreMembers kind="role" count={members.length} hasMore={paged.hasMore} loading={paged.loadingMore} onLoadMore={paged.loadMore} /> : null}
       <h3>{t('roles.assignTitle')}</h3>
       <PrincipalPicker
         label={t('roles.assignSearch')}

@@ -5,6 +5,7 @@ import { Alert } from '../../components/Alert';
 import { Loading, Page } from '../../components/Page';
 import { api } from '../../lib/api';
 import { formatDateTime } from '../../lib/i18n';
+import { localizeRole } from '../../lib/roles';
 import { AuthMethods } from './users/AuthMethods';
 import { AdminError, ConfirmDialog, NS, odataString, type Collection, type DirectoryObject, type GraphUser } from './users/common';
 import { ProfileForm } from './users/ProfileForm';
@@ -46,11 +47,11 @@ export function UserDetail() {
     // the roles the user holds directly; hidden when the caller may not read role assignments
     Promise.all([
       api.get<Collection<{ roleDefinitionId: string }>>(`/v1.0/roleManagement/directory/roleAssignments?$filter=${encodeURIComponent(`principalId eq ${odataString(id)}`)}`),
-      api.get<Collection<{ id: string; displayName: string }>>('/v1.0/directoryRoles'),
+      api.get<Collection<{ id: string; displayName: string; roleTemplateId: string }>>('/v1.0/directoryRoles'),
     ])
-      .then(([assigned, all]) => setRoles(all.value.filter((r) => assigned.value.some((a) => a.roleDefinitionId === r.id))))
+      .then(([assigned, all]) => setRoles(all.value.filter((r) => assigned.value.some((a) => a.roleDefinitionId === r.id)).map((r) => localizeRole(t, r))))
       .catch(() => setRoles(null));
-  }, [id]);
+  }, [id, t]);
   useEffect(load, [load]);
 
   if (!user) {

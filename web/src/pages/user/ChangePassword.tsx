@@ -7,7 +7,7 @@ import { NewPasswordFields } from '../../components/NewPassword';
 import { Page } from '../../components/Page';
 import { api } from '../../lib/api';
 import { useSession } from '../../lib/session';
-import { asPosternError, errorCode, rememberPasswordExpiry } from './shared';
+import { errorCode } from './shared';
 
 /**
  * /account/password: current + new password → POST /v1.0/me/changePassword (Graph). A policy refusal
@@ -41,14 +41,12 @@ export function ChangePassword() {
       setConfirm('');
       setDone(true);
       if (session) {
-        // the new password's clock starts now: drop the expiry notice
-        rememberPasswordExpiry(session.user.id, undefined);
+        // the new password's clock starts now: the session read again drops the expiry notice
         await auth.refresh();
       }
     } catch (err) {
-      const normalized = asPosternError(err);
-      setError(normalized);
-      if (errorCode(normalized) === 'password.current_invalid') setCurrent('');
+      setError(err);
+      if (errorCode(err) === 'password.current_invalid') setCurrent('');
     } finally {
       setBusy(false);
     }

@@ -9,7 +9,7 @@ import { useBranding } from '../../lib/branding';
 import { formatDateTime } from '../../lib/i18n';
 import type { PhoneType, SecurityInfoView } from './securityInfoTypes';
 import { AuthenticatorForm, EmailForm, PhoneForm, QuestionsForm, RecoveryCodesForm } from './SecurityInfoForms';
-import { asPosternError, safeReturnTo } from './shared';
+import { safeReturnTo } from './shared';
 
 type Kind = 'email' | 'phone' | 'authenticator' | 'questions' | 'recovery';
 type Editing = { kind: Kind; phoneType?: 'mobile' | 'alternateMobile' } | null;
@@ -53,7 +53,7 @@ export function SecurityInfo() {
     try {
       setInfo(await api.get<SecurityInfoView>(BASE, signal ? { signal } : {}));
     } catch (err) {
-      if (!signal?.aborted) setError(asPosternError(err));
+      if (!signal?.aborted) setError(err);
     }
   }, []);
 
@@ -80,7 +80,7 @@ export function SecurityInfo() {
       setConfirmDelete(null);
       finish(t('sec.deleted', { method: row.method }));
     } catch (err) {
-      setError(asPosternError(err));
+      setError(err);
     }
   };
 
@@ -150,7 +150,7 @@ export function SecurityInfo() {
       await api.post(`${BASE}/confirm`);
       leave();
     } catch (err) {
-      setError(asPosternError(err));
+      setError(err);
     }
   };
 

@@ -5,7 +5,6 @@ import { Field, SelectField } from '../../components/Field';
 import { api } from '../../lib/api';
 import { formatDateTime } from '../../lib/i18n';
 import type { CatalogQuestion, SsprMethod, Verification } from './securityInfoTypes';
-import { asPosternError } from './shared';
 
 const BASE = '/api/v1/me/security-info';
 
@@ -42,7 +41,7 @@ function CodeStep({ sentTo, expires, verify, resend }: { sentTo: string; expires
     try {
       await verify(code.trim());
     } catch (err) {
-      setError(asPosternError(err));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -65,7 +64,7 @@ function CodeStep({ sentTo, expires, verify, resend }: { sentTo: string; expires
           onClick={() => {
             setError(null);
             setCode('');
-            resend().catch((err: unknown) => setError(asPosternError(err)));
+            resend().catch((err: unknown) => setError(err));
           }}
         >
           {t('sec.resend')}
@@ -94,7 +93,7 @@ function CodeConfirmPanel({ kind, body, sentTo, fields, onDone, onCancel }: { ki
     try {
       await start();
     } catch (err) {
-      setError(asPosternError(err));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -209,7 +208,7 @@ export function AuthenticatorForm({ onDone, onCancel }: { onDone: (message: stri
     api
       .post<Enrolment>(`${BASE}/authenticator`)
       .then(setEnrolment)
-      .catch((err: unknown) => setError(asPosternError(err)));
+      .catch((err: unknown) => setError(err));
   }, []);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -219,7 +218,7 @@ export function AuthenticatorForm({ onDone, onCancel }: { onDone: (message: stri
       await api.post(`${BASE}/authenticator/verify`, { code: code.replace(/\s/g, '') });
       onDone(t('sec.app.done'));
     } catch (err) {
-      setError(asPosternError(err));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -282,7 +281,7 @@ export function QuestionsForm({ onDone, onCancel }: { onDone: (message: string) 
         setChoices(Array.from({ length: cat.toRegister }, () => ({ key: '', answer: '', custom: '' })));
       })
       .catch((err: unknown) => {
-        if (!c.signal.aborted) setError(asPosternError(err));
+        if (!c.signal.aborted) setError(err);
       });
     return () => c.abort();
   }, [i18n.language]);
@@ -303,7 +302,7 @@ export function QuestionsForm({ onDone, onCancel }: { onDone: (message: string) 
       await api.put(`${BASE}/security-questions`, { answers });
       onDone(t('sec.questions.done'));
     } catch (err) {
-      setError(asPosternError(err));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -361,7 +360,7 @@ export function RecoveryCodesForm({ hadCodes, onDone, onCancel }: { hadCodes: bo
     try {
       setCodes((await api.post<{ codes: string[] }>(`${BASE}/recovery-codes`)).codes);
     } catch (err) {
-      setError(asPosternError(err));
+      setError(err);
     } finally {
       setBusy(false);
     }

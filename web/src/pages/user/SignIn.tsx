@@ -8,7 +8,7 @@ import { Page } from '../../components/Page';
 import { ApiError } from '../../lib/api';
 import { useBranding } from '../../lib/branding';
 import { useSession, type SessionView } from '../../lib/session';
-import { asPosternError, rememberPasswordExpiry, safeReturnTo } from './shared';
+import { safeReturnTo } from './shared';
 
 type Stage = 'credentials' | 'change';
 
@@ -35,7 +35,6 @@ export function SignIn() {
   const [busy, setBusy] = useState(false);
 
   const proceed = (view: SessionView) => {
-    rememberPasswordExpiry(view.user.id, view.passwordExpiresInDays);
     if (view.registrationRequired) {
       // the "more information required" interrupt lives on the security info page, where "Register
       // now" happens; "Skip for now" there goes on to returnTo
@@ -77,7 +76,7 @@ export function SignIn() {
       setConfirm('');
       proceed(view);
     } catch (err) {
-      setError(asPosternError(err));
+      setError(err);
     } finally {
       setBusy(false);
     }

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Alert } from '../../../components/Alert';
-import { api, ApiError } from '../../../lib/api';
+import { api, ApiError, errorFromBody } from '../../../lib/api';
 import { useSession } from '../../../lib/session';
 import { AdminError, Modal, NS, OneTimePassword, PASSWORD_METHOD_ID, relative, type GraphUser } from './common';
 import { PasswordChoice } from './PasswordChoice';
@@ -31,16 +31,13 @@ async function resetPassword(userId: string, csrfToken: string, newPassword: str
   } catch {
     // no JSON: the status says enough
   }
-  if (!res.ok) {
-    const e = (body as { error?: { code?: string; message?: string; details?: unknown; innerError?: unknown } } | null)?.error;
-    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? res.statusText, e?.details ?? e?.innerError ?? null, body);
-  }
+  if (!res.ok) throw errorFromBody(res.status, res.statusText, body);
   const location = res.headers.get('location');
   if (location) {
     for (let i = 0; i < 20; i++) {
       const op = await api.get<Operation>(relative(location));
       if (op.status === 'succeeded') break;
-      if (op.status === 'failed') throw new ApiError(500, 'operation_failed', op.statusDetail ?? 'The password reset failed.', null, op);
+      if (op.status === 'failed') throw operationError(op.statusDetail);
       await pause(500);
     }
   }
@@ -129,4 +126,15 @@ export function ResetPasswordDialog({ user, open, onClose }: { user: GraphUser; 
       )}
     </Modal>
   );
+}
+
+/**
+ * A failed reset operation says why in Graph's English `statusDetail` only; the page shows it in its
+ * own language by kind (directory unreachable, password refused there, agent failure) and keeps the
+ * server's words, which carry the directory's exact reason, as the details.
+ */
+function operationError(statusDetail: string | null | undefined): ApiError {
+  const detail = statusDetail ?? '';
+  const kind = detail.includes('SSPR_0030') ? 'unreachable' : detail.includes('refused the password') ? 'refused' : 'failed';
+  return new ApiError(500, `operation.${kind}`, detail || 'The password reset failed.', null, null);
 }

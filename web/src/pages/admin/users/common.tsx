@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import { Alert } from '../../../components/Alert';
+import { Alert, errorText } from '../../../components/Alert';
 import { Field } from '../../../components/Field';
 import { Loading } from '../../../components/Page';
 import { api, ApiError } from '../../../lib/api';
@@ -78,12 +78,14 @@ export const directoryObjectRef = (id: string) => ({ '@odata.id': `${window.loca
 export const isGroup = (o: DirectoryObject) => o['@odata.type'] === '#microsoft.graph.group';
 
 /**
- * A server refusal or failure: a translated headline, then the server's own message, which names the
- * rule (e.g. "A Helpdesk Administrator cannot reset the password of a Global Administrator"), the
- * password policy's failed rules, and the request id for the help desk.
+ * A server refusal or failure in the page's language: a headline by status, then the reason
+ * translated by Postern's code (errors:<code>), the password policy's failed rules, and the request
+ * id for the help desk. The server's own words are more specific (they name the rule, e.g. "A
+ * Helpdesk Administrator cannot reset the password of a Global Administrator", or the directory's
+ * reason); they follow in English when they add something, behind a disclosure on other languages.
  */
 export function AdminError({ error, id }: { error: unknown; id?: string }) {
-  const { t } = useTranslation(NS);
+  const { t, i18n } = useTranslation(NS);
   if (!error) return null;
   const props = id ? { id } : {};
   if (!(error instanceof ApiError)) {
@@ -94,19 +96,16 @@ export function AdminError({ error, id }: { error: unknown; id?: string }) {
     );
   }
   const headline = error.status === 403 ? t('error.refused') : error.status === 404 ? t('error.notFound') : error.status === 401 ? t('error.signedOut') : t('error.failed');
-  const details = error.details;
-  const items: string[] = Array.isArray(details)
-    ? details.map((d: { message?: unknown }) => (typeof d?.message === 'string' ? d.message : '')).filter((m) => m !== '')
-    : Array.isArray((details as { violations?: unknown } | null)?.violations)
-      ? ((details as { violations: { message?: string }[] }).violations.map((v) => v.message ?? '').filter((m) => m !== ''))
-      : [];
-  const requestId = (details as { 'request-id'?: unknown } | null)?.['request-id'] ?? (error.body as { error?: { requestId?: unknown } } | null)?.error?.requestId;
+  const { message, supportCode, items } = errorText(t, error);
+  const serverAddsSomething = message !== error.message;
+  const english = i18n.language.startsWith('en');
   return (
     <Alert kind="error" {...props}>
       <p>
         <strong>{headline}</strong>
       </p>
-      <p className="dir-server-message">{error.message}</p>
+      <p>{message}</p>
+      {serverAddsSomething && english ? <p className="dir-server-message">{error.message}</p> : null}
       {items.length > 0 ? (
         <ul>
           {items.map((m) => (
@@ -114,7 +113,14 @@ export function AdminError({ error, id }: { error: unknown; id?: string }) {
           ))}
         </ul>
       ) : null}
-      {typeof requestId === 'string' ? <p className="support-code">{t('error.requestId', { id: requestId })}</p> : null}
+      {serverAddsSomething && !english ? (
+        <details className="dir-server-message">
+          <summary>{t('error.serverDetails')}</summary>
+          <p lang="en">{error.message}</p>
+        </details>
+      ) : null}
+      {supportCode ? <p className="support-code">{t('errors:supportCode', { code: supportCode })}</p> : null}
+      {error.requestId ? <p className="support-code">{t('error.requestId', { id: error.requestId })}</p> : null}
     </Alert>
   );
 }
