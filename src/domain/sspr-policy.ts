@@ -1,3 +1,4 @@
+import type { SsprMethod, SsprPolicyView } from '../contracts/sspr-policy.js';
 import type { Tenant } from '../store/tenants.js';
 
 /**
@@ -7,25 +8,12 @@ import type { Tenant } from '../store/tenants.js';
  * updateSsprPolicy (sspr-policy-update.ts).
  */
 
-export type SsprMethod = 'email' | 'mobileSms' | 'mobileCall' | 'officeCall' | 'securityQuestions' | 'appCode' | 'appNotification';
+export type { SsprMethod } from '../contracts/sspr-policy.js';
 
 export const SSPR_METHODS: readonly SsprMethod[] = ['email', 'mobileSms', 'mobileCall', 'officeCall', 'securityQuestions', 'appCode', 'appNotification'];
 
-export interface SsprPolicy {
-  enabledFor: 'none' | 'selected' | 'all';
-  groupId: string | null;
-  methodsRequired: 1 | 2;
-  methods: SsprMethod[];
-  securityQuestions: { toRegister: number; toReset: number; custom: string[] };
-  requireRegistrationOnSignIn: boolean;
-  reconfirmAfterDays: number;
-  notifyUserOnReset: boolean;
-  notifyAdminsOnAdminReset: boolean;
-  helpdeskUrl: string | null;
-  helpdeskEmail: string | null;
-  allowUnlockWithoutReset: boolean;
-  writebackEnabled: boolean;
-}
+/** The stored policy is exactly what the API shows (src/contracts/sspr-policy.ts). */
+export type SsprPolicy = SsprPolicyView;
 
 export const DEFAULT_SSPR_POLICY: Readonly<SsprPolicy> = Object.freeze({
   enabledFor: 'all',

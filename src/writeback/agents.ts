@@ -1,4 +1,5 @@
 import { calculateJwkThumbprint } from 'jose';
+import type { AgentView } from '../contracts/writeback.js';
 import { modified, recordAudit, type AuditTarget, type RequestContext } from '../domain/audit.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { AppError } from '../errors.js';
@@ -128,22 +129,7 @@ export async function rotateAgentKey(deps: DomainDeps, agent: { agentId: string 
   return { keyId };
 }
 
-export interface AgentView {
-  id: string;
-  name: string;
-  version: string;
-  directoryKind: string;
-  enabled: boolean;
-  createdDateTime: string;
-  lastHeartbeatDateTime: string | null;
-  directoryReachable: boolean;
-  directoryDetail: string | null;
-  jobsApplied: number;
-  jobsRefused: number;
-  syncRequested: boolean;
-  /** enabled, heard from within three heartbeats, directory reachable: it can take jobs */
-  healthy: boolean;
-}
+export type { AgentView };
 
 export function agentView(a: WritebackAgent, now: Date): AgentView {
   const heard = a.lastHeartbeatAt !== null && Date.parse(a.lastHeartbeatAt) >= now.getTime() - HEALTHY_WITHIN_MS;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import type { SsprPolicyView } from '../../../contracts/sspr-policy.js';
 import { SSPR_METHODS, type SsprMethod, type SsprPolicy } from '../../../domain/sspr-policy.js';
 import { getSsprPolicy, updateSsprPolicy } from '../../../domain/sspr-policy-update.js';
 import type { Services } from '../../../services.js';
@@ -96,7 +97,7 @@ export function ssprPolicyRoutes(app: FastifyInstance, services: Services): void
 }
 
 /** Exactly the SPEC's fields, in its order. */
-function view(p: SsprPolicy) {
+function view(p: SsprPolicy): SsprPolicyView {
   return {
     enabledFor: p.enabledFor,
     groupId: p.groupId,

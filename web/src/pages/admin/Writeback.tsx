@@ -6,23 +6,10 @@ import { Loading, Page } from '../../components/Page';
 import { api } from '../../lib/api';
 import { formatDateTime, formatNumber } from '../../lib/i18n';
 import { formatRelative } from './policy/time';
+import type { AgentView } from '../../../../src/contracts/writeback';
 
-/** GET /api/v1/writeback/agents (src/writeback/agents.ts AgentView). */
-export interface AgentView {
-  id: string;
-  name: string;
-  version: string;
-  directoryKind: string;
-  enabled: boolean;
-  createdDateTime: string;
-  lastHeartbeatDateTime: string | null;
-  directoryReachable: boolean;
-  directoryDetail: string | null;
-  jobsApplied: number;
-  jobsRefused: number;
-  syncRequested: boolean;
-  healthy: boolean;
-}
+/** GET /api/v1/writeback/agents: the server's own type (src/contracts/writeback.ts). */
+export type { AgentView };
 
 interface RegistrationToken {
   token: string;

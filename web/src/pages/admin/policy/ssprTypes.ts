@@ -1,23 +1,9 @@
-/** The SSPR policy as GET/PATCH /api/v1/policies/sspr answer it (SPEC 4.5). */
-export type SsprMethod = 'email' | 'mobileSms' | 'mobileCall' | 'officeCall' | 'securityQuestions' | 'appCode' | 'appNotification';
+import type { SsprMethod, SsprPolicyView } from '../../../../../src/contracts/sspr-policy';
+
+/** The SSPR policy as GET/PATCH /api/v1/policies/sspr answer it: the server's own type. */
+export type { SsprMethod, SsprPolicyView };
 
 export const SSPR_METHODS: readonly SsprMethod[] = ['email', 'mobileSms', 'mobileCall', 'officeCall', 'securityQuestions', 'appCode', 'appNotification'];
-
-export interface SsprPolicyView {
-  enabledFor: 'none' | 'selected' | 'all';
-  groupId: string | null;
-  methodsRequired: 1 | 2;
-  methods: SsprMethod[];
-  securityQuestions: { toRegister: number; toReset: number; custom: string[] };
-  requireRegistrationOnSignIn: boolean;
-  reconfirmAfterDays: number;
-  notifyUserOnReset: boolean;
-  notifyAdminsOnAdminReset: boolean;
-  helpdeskUrl: string | null;
-  helpdeskEmail: string | null;
-  allowUnlockWithoutReset: boolean;
-  writebackEnabled: boolean;
-}
 
 /** Azure's pages of the Password reset blade, in its order; the path segment of each. */
 export const SSPR_TABS = ['properties', 'authentication-methods', 'registration', 'notifications', 'customization', 'on-premises'] as const;

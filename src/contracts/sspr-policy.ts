@@ -1,0 +1,24 @@
+/**
+ * src/contracts: the JSON shapes the Postern API answers, as types only and with no imports, so the
+ * server (which builds them) and the web portals (which read them) check against one definition.
+ * Nothing here may import anything: the web app's compiler reads these files without Node's types.
+ */
+
+export type SsprMethod = 'email' | 'mobileSms' | 'mobileCall' | 'officeCall' | 'securityQuestions' | 'appCode' | 'appNotification';
+
+/** GET/PATCH /api/v1/policies/sspr (SPEC 4.5). */
+export interface SsprPolicyView {
+  enabledFor: 'none' | 'selected' | 'all';
+  groupId: string | null;
+  methodsRequired: 1 | 2;
+  methods: SsprMethod[];
+  securityQuestions: { toRegister: number; toReset: number; custom: string[] };
+  requireRegistrationOnSignIn: boolean;
+  reconfirmAfterDays: number;
+  notifyUserOnReset: boolean;
+  notifyAdminsOnAdminReset: boolean;
+  helpdeskUrl: string | null;
+  helpdeskEmail: string | null;
+  allowUnlockWithoutReset: boolean;
+  writebackEnabled: boolean;
+}
