@@ -282,6 +282,13 @@ function VerifyStep({ flow, verified, onVerified, onExpired, onCancel }: { flow:
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [contacted, setContacted] = useState<ContactResult | null>(null);
+  // after a refused code or answers, focus goes back to the first field (the Verify button that had
+  // it is disabled while the request runs); the alert above is announced on its own
+  const answerForm = useRef<HTMLFormElement>(null);
+  const [refocus, setRefocus] = useState(0);
+  useEffect(() => {
+    if (refocus > 0) answerForm.current?.querySelector('input')?.focus();
+  }, [refocus, questions]);
 
   const url = (path: string) => `${BASE}/${encodeURIComponent(flow.flowId)}${path}`;
   const current = open.find((m) => m.method === method) ?? null;
@@ -352,6 +359,7 @@ function VerifyStep({ flow, verified, onVerified, onExpired, onCancel }: { flow:
             // the first error says enough
           }
         }
+        setRefocus((n) => n + 1);
         throw err;
       }
     });
@@ -416,6 +424,7 @@ function VerifyStep({ flow, verified, onVerified, onExpired, onCancel }: { flow:
 
       {needsCode && current ? (
         <form
+          ref={answerForm}
           className="card"
           onSubmit={(e) => {
             e.preventDefault();
@@ -440,6 +449,7 @@ function VerifyStep({ flow, verified, onVerified, onExpired, onCancel }: { flow:
 
       {method === 'securityQuestions' && questions ? (
         <form
+          ref={answerForm}
           className="card"
           onSubmit={(e) => {
             e.preventDefault();
