@@ -4,6 +4,11 @@ import { deriveKey } from 'altcha-lib/algorithms/sha';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLE } from '../../src/domain/roles.js';
+import { updateSsprPolicy } from '../../src/domain/sspr-policy-update.js';
+import { systemContext } from '../../src/domain/tenants.js';
+import { createAgentRegistrationToken } from '../../src/writeback/registration.js';
+import type { TestContext } from '../helpers/context.js';
+import { refused, registerAgent, succeeded, syncedUser } from '../http/writeback-helpers.js';
 import { chromiumAvailable, startPortal, type Portal } from './harness.js';
 
 /**
@@ -364,5 +369,162 @@ describe.skipIf(!chromiumAvailable())('admin audit log, reports and insights in 
     await user.goto('/admin/audit');
     await expect.poll(() => new URL(user.url()).pathname).not.toBe('/admin/audit');
     await user.context().close();
+  }, 120_000);
+  it('keeps the audit log, report and insights filters in the URL: reload, a shared link and Back / Forward show the same rows', async () => {
+    const page = await adminPage();
+    const rows = page.locator('table.audit-table tbody tr');
+    const today = new Date().toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const activity = page.getByLabel('Activity', { exact: true });
+    const from = page.getByLabel('From (UTC day)', { exact: true });
+    const to = page.getByLabel('To (UTC day)', { exact: true });
+    await page.goto('/admin/audit');
+    await rows.first().waitFor();
+
+    // filters and the range applied, then the page reloaded: the inputs and the rows are the same
+    await activity.fill('Reset password (self-service)');
+    await page.getByLabel('Result', { exact: true }).selectOption('success');
+    await from.fill(today);
+    await to.fill(today);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    const url = new URL(page.url());
+    expect(url.searchParams.get('activity')).toBe('Reset password (self-service)');
+    expect(url.searchParams.get('from')).toBe(today);
+    await page.reload();
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain(alice.upn);
+    expect(await activity.inputValue()).toBe('Reset password (self-service)');
+    expect(await page.getByLabel('Result', { exact: true }).inputValue()).toBe('success');
+    expect(await from.inputValue()).toBe(today);
+    expect(await to.inputValue()).toBe(today);
+    // the CSV export carries the filters read from the URL
+    const csvHref = (await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')) ?? '';
+    expect(csvHref).toContain('activity=Reset+password+%28self-service%29');
+    expect(csvHref).toContain(`from=${today}`);
+    expect(csvHref).toContain('result=success');
+
+    // another filter state; Back returns to the first (inputs too), Forward to the second
+    await activity.fill('Unlock user account (self-service)');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => rows.first().textContent()).toContain(bob.upn);
+    expect(await rows.count()).toBe(1);
+    await page.goBack();
+    await expect.poll(() => rows.first().textContent()).toContain(alice.upn);
+    expect(await activity.inputValue()).toBe('Reset password (self-service)');
+    await page.goForward();
+    await expect.poll(() => rows.first().textContent()).toContain(bob.upn);
+    expect(await activity.inputValue()).toBe('Unlock user account (self-service)');
+
+    // a range with no events (yesterday) survives a reload: the default 30 days would show the unlock
+    await from.fill(yesterday);
+    await to.fill(yesterday);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('table.audit-table tbody').textContent()).toContain('No events match');
+    await page.reload();
+    await expect.poll(() => page.locator('table.audit-table tbody').textContent()).toContain('No events match');
+    expect(await from.inputValue()).toBe(yesterday);
+
+    // the page size lives in the URL too; a shared link (a fresh browser context) shows the same
+    await page.goto('/admin/audit');
+    await page.getByLabel('Rows per page').selectOption('10');
+    await expect.poll(() => new URL(page.url()).searchParams.get('top')).toBe('10');
+    await activity.fill('Unlock user account (self-service)');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    const shared = await adminPage();
+    await shared.goto(page.url());
+    await expect.poll(() => shared.locator('table.audit-table tbody tr').count()).toBe(1);
+    expect(await shared.locator('table.audit-table tbody tr').first().textContent()).toContain(bob.upn);
+    expect(await shared.getByLabel('Activity', { exact: true }).inputValue()).toBe('Unlock user account (self-service)');
+    expect(await shared.getByLabel('Rows per page').inputValue()).toBe('10');
+    await shared.context().close();
+
+    // Reset clears the URL's filters (and Back brings them back)
+    await page.getByRole('button', { name: 'Reset filters' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.has('activity')).toBe(false);
+    await expect.poll(() => rows.count()).toBe(10);
+    expect(await activity.inputValue()).toBe('');
+    await page.goBack();
+    await expect.poll(() => rows.count()).toBe(1);
+
+    // the reports: the user filter and the tab survive a reload
+    const reportRows = page.locator('table.report-table tbody tr');
+    await page.goto('/admin/reports?tab=registration');
+    await reportRows.first().waitFor();
+    await page.getByLabel('User', { exact: true }).fill(bob.upn);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(async () => (await reportRows.allTextContents()).every((r) => r.includes(bob.upn))).toBe(true);
+    await page.reload();
+    await expect.poll(() => page.locator('#report-title').textContent()).toBe('Password reset registration activity');
+    await expect.poll(() => reportRows.count()).toBeGreaterThan(0);
+    expect((await reportRows.allTextContents()).every((r) => r.includes(bob.upn))).toBe(true);
+    expect(await page.getByLabel('User', { exact: true }).inputValue()).toBe(bob.upn);
+    expect(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).toContain(`user=${encodeURIComponent(bob.upn)}`);
+
+    // insights: the period survives a reload
+    await page.goto('/admin/insights');
+    await page.getByLabel('Period').selectOption('7');
+    await expect.poll(() => new URL(page.url()).searchParams.get('days')).toBe('7');
+    await page.reload();
+    await expect.poll(() => page.locator('.insights-range').textContent()).toMatch(/From .+ to .+/);
+    expect(await page.getByLabel('Period').inputValue()).toBe('7');
+    expect(portal.cspViolations(page)).toEqual([]);
+    await page.context().close();
+  }, 120_000);
+  // last: it adds admin resets, which the counts of the tests above do not expect
+  it('draws the writeback chart from real writeback jobs: one applied and one refused by the agent', async () => {
+    const before = await adminPage();
+    await before.goto('/admin/insights');
+    await before.locator('section[data-chart="writeback"]').getByText('Not available: no password writeback operations in this period.').waitFor();
+    await before.context().close();
+
+    // a scripted agent on the real channel, the tenant's writeback on, a user whose password lives on-premises
+    const ctx = { app: portal.app, services: portal.services, tenant: { tenant: { id: portal.tenant.id } } } as unknown as TestContext;
+    const { token } = await createAgentRegistrationToken(portal.services, portal.tenant.id);
+    const agent = await registerAgent(ctx, token, 'dc1-insights');
+    await updateSsprPolicy(portal.services, systemContext(portal.services), portal.tenant.id, { writebackEnabled: true });
+    const dave = await syncedUser(ctx, FIRST, 'dave.synced');
+
+    // the admin resets dave's password twice through Graph; each reset waits for the agent's answer
+    const admin = new Client(portal.baseUrl);
+    expect((await admin.signIn(portal.tenant.adminUpn, portal.tenant.adminPassword)).status).toBe(200);
+    const reset = (newPassword: string) => admin.call('POST', `/v1.0/users/${dave.id}/authentication/methods/${PW_METHOD}/resetPassword`, { newPassword });
+    const applied = reset('Harbor-Quartz-Meadow-58');
+    await agent.serveOne(() => succeeded(40));
+    expect((await applied).status).toBe(202);
+    const refusedReset = reset('Lantern-Birch-Orbit-93');
+    await agent.serveOne(() => refused('notComplex', 'the domain policy wants more'));
+    // Graph answers 202 either way: the refusal is the operation's status and the failed job's row
+    expect((await refusedReset).status).toBe(202);
+
+    const page = await adminPage();
+    await page.goto('/admin/insights');
+    const figure = page.locator('figure[data-chart="writeback"]');
+    await figure.locator('.recharts-wrapper > svg').waitFor();
+    // the description and the data table: 2 operations, 1 applied, 1 refused, latencies as the agent measured them
+    expect(await figure.locator('#writeback-desc').textContent()).toBe('2 writeback operations, success rate 50%, average latency 29 ms, median 17 ms.');
+    await figure.locator('summary').click();
+    const rows = await figure.locator('details tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
+    expect(rows).toEqual([
+      ['Operations', '2'],
+      ['Succeeded', '1'],
+      ['Failed', '1'],
+      ['Success rate', '50%'],
+      ['Average latency', '29 ms'],
+      ['Median latency', '17 ms'],
+    ]);
+    // drawn: one bar for the applied, one for the refused
+    await expect.poll(() => figure.locator('.recharts-bar-rectangle path').count()).toBe(2);
+    await portal.checkA11y(page, 'admin insights writeback');
+    await portal.screenshot(page, 'admin-insights-writeback');
+
+    // the writeback page counts the same jobs for the agent
+    await page.goto('/admin/writeback');
+    const row = page.getByRole('row', { name: /dc1-insights/ });
+    await row.waitFor();
+    expect((await row.getByRole('cell').allTextContents()).slice(3, 5)).toEqual(['1', '1']);
+    expect(portal.cspViolations(page)).toEqual([]);
+    await page.context().close();
   }, 120_000);
 });

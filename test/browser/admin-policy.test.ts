@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPasswordPolicy } from '../../src/domain/policies.js';
 import { getSsprPolicy, updateSsprPolicy } from '../../src/domain/sspr-policy-update.js';
 import { createGroup } from '../../src/domain/groups.js';
+import { SECURITY_QUESTIONS } from '../../src/domain/security-questions-catalog.js';
 import { systemContext } from '../../src/domain/tenants.js';
 import { upsertEmailMethod, upsertPhoneMethod } from '../../src/store/auth-methods.js';
 import { listAgentViews } from '../../src/writeback/agents.js';
@@ -332,5 +333,26 @@ describe.skipIf(!chromiumAvailable())('admin policy pages in the browser', () =>
     expect(await days.getAttribute('aria-invalid')).toBe('true');
     await check(page, 'admin-sspr-registration-refused-de');
     await page.context().close();
+  }, 120_000);
+  it('security questions: the predefined questions users choose from are listed read-only, in the page’s language', async () => {
+    for (const [locale, method, lang] of [
+      [undefined, 'Security questions', 'en'],
+      ['de-DE', 'Sicherheitsfragen', 'de'],
+    ] as const) {
+      const page = await admin(locale);
+      await page.goto('/admin/policies/sspr/authentication-methods');
+      // the section shows while the method is ticked in the draft (nothing is saved here)
+      await page.getByRole('group', { name: /^(Methods available to users|Für Benutzer verfügbare Methoden)$/ }).getByLabel(method, { exact: true }).check();
+      const predefined = page.getByTestId('predefined-questions');
+      await predefined.locator('summary').click();
+      const items = predefined.locator('ol li');
+      await expect.poll(() => items.count()).toBe(SECURITY_QUESTIONS.length);
+      expect(await items.allTextContents()).toEqual(SECURITY_QUESTIONS.map((q) => q[lang]));
+      expect(await predefined.locator('summary').textContent()).toContain(String(SECURITY_QUESTIONS.length));
+      // read-only: nothing in the list can be edited or removed
+      expect(await predefined.locator('input, button, textarea, select').count()).toBe(0);
+      await check(page, `admin-sspr-predefined-questions-${lang}`);
+      await page.context().close();
+    }
   }, 120_000);
 });

@@ -9,15 +9,20 @@ import { AuditDetails } from './audit/AuditDetails';
 import { daysBefore, isDay, localPath, Pager, todayUtc, useGet, usePages, withQuery } from './audit/common';
 import { ACTIVITIES, AUDIT_CATEGORIES, AUDIT_SERVICES, auditCsvHref, auditFilter, type AuditFilters } from './audit/filters';
 import type { ChainVerification, DirectoryAudit, GraphPage } from './audit/types';
+import { useUrlFilters } from './audit/urlFilters';
 
 /**
  * The audit log (reference §5.3): date range, activity, service, category, result, initiator and
  * target filters, turned into the $filter GET /v1.0/auditLogs/directoryAudits supports
  * (src/store/audit-query.ts); pages follow @odata.nextLink; a row opens the details pane. Export CSV
  * links to /api/v1/audit/events.csv with the same filters; Verify integrity walks the hash chain.
+ * The applied filters and the page size live in the URL (?from=&to=&activity=…&top=), so a reload or
+ * a shared link shows the same events and Back / Forward step through the filter states.
  */
 
 const PAGE_SIZES = [10, 50, 100, 200] as const;
+const DEFAULT_PAGE_SIZE = 50;
+const FILTER_KEYS = ['from', 'to', 'activity', 'service', 'category', 'result', 'initiator', 'target'] as const satisfies readonly (keyof AuditFilters)[];
 
 function initialFilters(): AuditFilters {
   const to = todayUtc();
@@ -32,10 +37,10 @@ function initiatorName(e: DirectoryAudit): string {
 
 export function Audit() {
   const { t } = useTranslation('admin-audit');
-  const [draft, setDraft] = useState<AuditFilters>(initialFilters);
-  const [applied, setApplied] = useState<AuditFilters>(draft);
+  const { draft, setDraft, applied, apply: applyFilters, reset: resetFilters, params, setParam } = useUrlFilters<AuditFilters>(initialFilters, FILTER_KEYS);
   const [bom, setBom] = useState(false);
-  const [pageSize, setPageSize] = useState<number>(50);
+  const asked = Number(params.get('top'));
+  const pageSize = (PAGE_SIZES as readonly number[]).includes(asked) ? asked : DEFAULT_PAGE_SIZE;
   const [selected, setSelected] = useState<string | null>(null);
   const rowButtons = useRef(new Map<string, HTMLButtonElement>());
   const [verify, setVerify] = useState<{ running: boolean; result: ChainVerification | null; error: unknown }>({ running: false, result: null, error: null });
@@ -54,12 +59,10 @@ export function Audit() {
     ev.preventDefault();
     if (rangeError) return;
     setSelected(null);
-    setApplied({ ...draft });
+    applyFilters(draft);
   };
   const reset = () => {
-    const f = initialFilters();
-    setDraft(f);
-    setApplied(f);
+    resetFilters();
     setSelected(null);
   };
   const runVerify = () => {
@@ -202,7 +205,8 @@ export function Audit() {
               value={String(pageSize)}
               onChange={(e) => {
                 setSelected(null);
-                setPageSize(Number(e.target.value));
+                const n = Number(e.target.value);
+                setParam('top', n === DEFAULT_PAGE_SIZE ? null : String(n));
               }}
               options={PAGE_SIZES.map((n) => ({ value: String(n), label: formatNumber(n) }))}
             />

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useSearchParams } from 'react-router';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { ErrorAlert } from '../../components/Alert';
 import { SelectField } from '../../components/Field';
@@ -13,7 +14,8 @@ import { FLOW_OUTCOMES, SERIES, type Insights as InsightsData, type SeriesName }
  * Insights (reference §5.1): charts drawn from GET /api/v1/reports/insights for the last 7, 30 or
  * 90 UTC days — password events per day by result, totals by activity, reset and unlock outcomes,
  * methods used, top failure reasons, registration coverage, admin resets by admin and writeback.
- * Every chart has a title, a description with its figures and a data table (ChartFigure).
+ * Every chart has a title, a description with its figures and a data table (ChartFigure). The period
+ * lives in the URL (?days=7), so a reload or a shared link shows the same range.
  */
 
 const PERIODS = [7, 30, 90] as const;
@@ -22,7 +24,16 @@ const HEIGHT = 280;
 
 export function Insights() {
   const { t, i18n } = useTranslation('admin-audit');
-  const [period, setPeriod] = useState<(typeof PERIODS)[number]>(30);
+  const [params, setParams] = useSearchParams();
+  const asked = Number(params.get('days'));
+  const period: (typeof PERIODS)[number] = PERIODS.find((p) => p === asked) ?? 30;
+  const setPeriod = (p: number) =>
+    setParams((prev) => {
+      const next = new URLSearchParams(prev);
+      if (p === 30) next.delete('days');
+      else next.set('days', String(p));
+      return next;
+    });
   const path = useMemo(() => {
     const to = todayUtc();
     return withQuery('/api/v1/reports/insights', { from: daysBefore(to, period - 1), to });
@@ -36,7 +47,7 @@ export function Insights() {
         <SelectField
           label={t('insights.period')}
           value={String(period)}
-          onChange={(e) => setPeriod(Number(e.target.value) as (typeof PERIODS)[number])}
+          onChange={(e) => setPeriod(Number(e.target.value))}
           options={PERIODS.map((p) => ({ value: String(p), label: t('insights.lastDays', { count: p }) }))}
         />
         {data ? (

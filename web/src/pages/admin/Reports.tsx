@@ -7,11 +7,13 @@ import { Loading, Page } from '../../components/Page';
 import { formatDateTime, formatNumber } from '../../lib/i18n';
 import { daysBefore, isDay, localPath, Pager, todayUtc, useGet, usePages, withQuery } from './audit/common';
 import type { RegistrationActivityRow, ReportPage, ResetActivityRow } from './audit/types';
+import { useUrlFilters } from './audit/urlFilters';
 
 /**
  * The classic reports (reference §5.2): Password reset activity and Password reset registration
  * activity, as tabs (?tab=registration), with a date range and a user filter, cursor paging and the
- * CSV of the whole filtered range.
+ * CSV of the whole filtered range. The applied filters live in the URL next to the tab
+ * (?tab=&from=&to=&user=&result=&method=): a reload or a shared link shows the same rows.
  */
 
 const PAGE_SIZE = 50;
@@ -33,6 +35,7 @@ const initial = (): Filters => {
   const to = todayUtc();
   return { from: daysBefore(to, 29), to, user: '', result: '', method: '' };
 };
+const FILTER_KEYS = ['from', 'to', 'user', 'result', 'method'] as const satisfies readonly (keyof Filters)[];
 
 /** The report endpoints' query for the form (the CSV takes the same). */
 function filterParams(tab: Tab, f: Filters) {
@@ -74,8 +77,7 @@ export function Reports() {
 
 function ReportTab({ tab, title }: { tab: Tab; title: string }) {
   const { t } = useTranslation('admin-audit');
-  const [draft, setDraft] = useState<Filters>(initial);
-  const [applied, setApplied] = useState<Filters>(draft);
+  const { draft, setDraft, applied, apply: applyFilters } = useUrlFilters<Filters>(initial, FILTER_KEYS);
   const [bom, setBom] = useState(false);
   const base = tab === 'reset' ? '/api/v1/reports/passwordResetActivity' : '/api/v1/reports/registrationActivity';
   const first = useMemo(() => withQuery(base, { ...filterParams(tab, applied), top: PAGE_SIZE }), [applied, base, tab]);
@@ -85,7 +87,7 @@ function ReportTab({ tab, title }: { tab: Tab; title: string }) {
   const set = (k: keyof Filters) => (ev: { target: { value: string } }) => setDraft((d) => ({ ...d, [k]: ev.target.value }));
   const apply = (ev: FormEvent) => {
     ev.preventDefault();
-    if (!rangeError) setApplied({ ...draft });
+    if (!rangeError) applyFilters(draft);
   };
   const csvHref = withQuery(`${base}.csv`, { ...filterParams(tab, applied), bom: bom ? 'true' : undefined });
   const methods = tab === 'reset' ? RESET_METHODS : REGISTRATION_METHODS;

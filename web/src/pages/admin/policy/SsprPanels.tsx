@@ -2,7 +2,10 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { Field } from '../../../components/Field';
+import { ErrorAlert } from '../../../components/Alert';
+import { Loading } from '../../../components/Page';
 import { api } from '../../../lib/api';
+import { formatNumber } from '../../../lib/i18n';
 import { CheckField, fieldDomId, FieldGroup, numberValue, Radio, readNumber, type Errors } from './form';
 import { GroupPicker } from './GroupPicker';
 import { SSPR_METHODS, type SsprMethod, type SsprPolicyView } from './ssprTypes';
@@ -96,9 +99,57 @@ export function AuthenticationMethodsPanel({ draft, update, errors }: PanelProps
             onChange={(custom) => setQ({ custom })}
             error={errors['securityQuestions.custom']}
           />
+          <PredefinedQuestions />
         </section>
       ) : null}
     </>
+  );
+}
+
+/** GET /api/v1/me/security-info/security-questions/catalog: the same list users are offered. */
+interface QuestionCatalog {
+  toRegister: number;
+  questions: { questionId: string | null; customQuestion: string | null; text: string }[];
+}
+
+/**
+ * The predefined questions (src/domain/security-questions-catalog.ts), read-only, in the page's
+ * language, so an admin sees what users will be asked next to the custom ones. They come from the
+ * catalogue the registration page reads (the admin's own session may read it), asked in the
+ * portal's language rather than the admin's browser's; the custom entries in it are the saved
+ * policy's, so only the predefined ones are listed here (the draft's custom ones are above).
+ */
+function PredefinedQuestions() {
+  const { t, i18n } = useTranslation('admin-policy');
+  const [questions, setQuestions] = useState<{ id: string; text: string }[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const locale = i18n.language;
+  useEffect(() => {
+    const controller = new AbortController();
+    setError(null);
+    api
+      .get<QuestionCatalog>(`/api/v1/me/security-info/security-questions/catalog?locale=${encodeURIComponent(locale)}`, { signal: controller.signal })
+      .then((c) => setQuestions(c.questions.flatMap((q) => (q.questionId ? [{ id: q.questionId, text: q.text }] : []))))
+      .catch((err: unknown) => {
+        if (!controller.signal.aborted) setError(err);
+      });
+    return () => controller.abort();
+  }, [locale]);
+
+  if (error) return <ErrorAlert error={error} />;
+  if (!questions) return <Loading />;
+  return (
+    <details className="predefined-questions" data-testid="predefined-questions">
+      <summary>{t('predefinedQuestions.summary', { n: formatNumber(questions.length) })}</summary>
+      <p>{t('predefinedQuestions.hint')}</p>
+      <ol aria-label={t('predefinedQuestions.listLabel')}>
+        {questions.map((q) => (
+          <li key={q.id} data-question-id={q.id}>
+            {q.text}
+          </li>
+        ))}
+      </ol>
+    </details>
   );
 }
 
