@@ -1,11 +1,10 @@
 import { hostname } from 'node:os';
-import { renderStoredMessage } from '../domain/messages.js';
+import { renderStoredMessage, type MessageSender } from '../domain/messages.js';
 import type { Clock } from '../lib/clock.js';
 import type { SecretBox } from '../lib/crypto.js';
 import type { Db, Dialect } from '../store/database.js';
 import { findLogos } from '../store/branding.js';
-import { claimDueMessages, findTenantSenders, markFailed, markRetry, markSent, type OutboxRecord, type TenantSender } from '../store/outbox.js';
-import type { BrandingSource } from './templates/index.js';
+import { claimDueMessages, findTenantSenders, markFailed, markRetry, markSent, type OutboxRecord } from '../store/outbox.js';
 import type { Mailer } from './mailer.js';
 import { createSiemSender, type SiemSender } from './siem.js';
 import type { SmsSender, VoiceCaller } from './sms.js';
@@ -93,7 +92,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
 
   const siem = options.siem ?? createSiemSender(deps);
 
-  async function deliver(record: OutboxRecord, sender: (TenantSender & Pick<BrandingSource, 'logo'>) | undefined): Promise<string> {
+  async function deliver(record: OutboxRecord, sender: MessageSender | undefined): Promise<string> {
     if (record.channel === 'siem') {
       if ((await siem.send(record)) === 'gone') throw new PermanentFailure('the SIEM webhook was removed');
       return 'siem';
@@ -141,7 +140,6 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
     for (const record of claimed) {
       try {
         const sender = senders.get(record.tenantId);
-        // brandingOf (through renderStoredMessage) reads `logo` from the sender it is given
         const via = await deliver(record, sender && { ...sender, logo: logos.get(record.tenantId) ?? null });
         await markSent(deps.db, record.id, owner, deps.clock.now().toISOString(), via);
         result.sent++;

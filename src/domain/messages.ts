@@ -1,4 +1,4 @@
-import { brandingOf, isTemplateName, parseTemplateData, renderMessage, resolveLocale, type Branding, type RenderedMessage, type TemplateData, type TemplateName } from '../delivery/templates/index.js';
+import { brandingOf, isTemplateName, parseTemplateData, renderMessage, resolveLocale, type Branding, type BrandingSource, type RenderedMessage, type TemplateData, type TemplateName } from '../delivery/templates/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random, SecretBox } from '../lib/crypto.js';
 import type { Executor } from '../store/database.js';
@@ -63,7 +63,10 @@ export async function enqueueMessage<T extends TemplateName>(trx: Executor, deps
  * template is unknown, the variables do not fit or the seal does not open: none of these gets better
  * by retrying.
  */
-export function renderStoredMessage(secretBox: SecretBox, publicUrl: string, record: OutboxRecord, sender: TenantSender | undefined): RenderedMessage {
+/** The tenant's sender details; `logo` when the caller read it (the outbox worker does, for email, at send time). */
+export type MessageSender = TenantSender & Pick<BrandingSource, 'logo'>;
+
+export function renderStoredMessage(secretBox: SecretBox, publicUrl: string, record: OutboxRecord, sender: MessageSender | undefined): RenderedMessage {
   if (!isTemplateName(record.template)) throw new Error(`unknown message template ${record.template.slice(0, 64)}`);
   const secret = record.secretDataSealed === null ? {} : (JSON.parse(secretBox.open(record.secretDataSealed)) as Record<string, unknown>);
   const branding: Branding = brandingOf(sender ?? { displayName: 'Postern', settings: '{}' }, publicUrl);
