@@ -12,7 +12,11 @@ export interface SsprPolicyView {
   groupId: string | null;
   methodsRequired: 1 | 2;
   methods: SsprMethod[];
-  securityQuestions: { toRegister: number; toReset: number; custom: string[] };
+  /**
+   * predefined: the ids of the predefined questions users may choose (src/domain/security-questions-catalog.ts),
+   * in the admin's order; every one of them unless the admin chose.
+   */
+  securityQuestions: { toRegister: number; toReset: number; custom: string[]; predefined: string[] };
   requireRegistrationOnSignIn: boolean;
   reconfirmAfterDays: number;
   notifyUserOnReset: boolean;
@@ -21,4 +25,9 @@ export interface SsprPolicyView {
   helpdeskEmail: string | null;
   allowUnlockWithoutReset: boolean;
   writebackEnabled: boolean;
+}
+
+/** GET /api/v1/policies/sspr/predefined-questions: every predefined question, in the requested language. */
+export interface PredefinedQuestionsView {
+  value: { id: string; text: string }[];
 }

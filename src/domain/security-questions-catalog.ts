@@ -68,10 +68,16 @@ export interface CatalogQuestion {
   text: string;
 }
 
-/** What a user may choose from: the predefined questions in their language, then the tenant's custom ones. */
-export function listAvailableQuestions(locale: QuestionLocale, custom: readonly string[]): CatalogQuestion[] {
+/**
+ * What a user may choose from: the predefined questions the tenant selected (ids in the admin's
+ * order; an id the catalogue lacks is skipped) in the user's language, then the tenant's custom ones.
+ */
+export function listAvailableQuestions(locale: QuestionLocale, predefined: readonly string[], custom: readonly string[]): CatalogQuestion[] {
   return [
-    ...SECURITY_QUESTIONS.map((q) => ({ questionId: q.id, customQuestion: null, text: q[locale] })),
+    ...predefined.flatMap((id) => {
+      const q = byId.get(id);
+      return q ? [{ questionId: q.id, customQuestion: null, text: q[locale] }] : [];
+    }),
     ...custom.map((c) => ({ questionId: null, customQuestion: c, text: c })),
   ];
 }

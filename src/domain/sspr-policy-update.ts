@@ -5,7 +5,8 @@ import { findGroupById } from '../store/groups.js';
 import { findTenantById, updateTenantSettings, type Tenant, type TenantSettings } from '../store/tenants.js';
 import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
 import type { DomainDeps } from './deps.js';
-import { ssprPolicyOf, type SsprMethod, type SsprPolicy } from './sspr-policy.js';
+import { isCatalogQuestion } from './security-questions-catalog.js';
+import { isDefaultPredefined, ssprPolicyOf, type SsprMethod, type SsprPolicy } from './sspr-policy.js';
 
 /**
  * GET/PATCH /api/v1/policies/sspr. The route checks each field on its own (ranges, formats); the
@@ -30,7 +31,7 @@ const TOP_KEYS = [
   'allowUnlockWithoutReset',
   'writebackEnabled',
 ] as const satisfies readonly (keyof SsprPolicy)[];
-const QUESTION_KEYS = ['toRegister', 'toReset', 'custom'] as const;
+const QUESTION_KEYS = ['toRegister', 'toReset', 'custom', 'predefined'] as const;
 
 export async function getSsprPolicy(deps: Pick<DomainDeps, 'db'>, tenantId: string): Promise<SsprPolicy> {
   const tenant = await findTenantById(deps.db, tenantId);
@@ -64,7 +65,7 @@ export async function updateSsprPolicy(deps: DomainDeps, ctx: RequestContext, te
     ];
     if (changes.length === 0) return before;
 
-    await updateTenantSettings(trx, tenantId, { ...(tenant.settings as TenantSettings & Record<string, unknown>), sspr: after });
+    await updateTenantSettings(trx, tenantId, { ...(tenant.settings as TenantSettings & Record<string, unknown>), sspr: stored(after) });
     const target = (modifiedProperties: AuditTarget['modifiedProperties']): AuditTarget => ({
       id: tenantId,
       displayName: 'Self-service password reset policy',
@@ -110,6 +111,12 @@ function merge(before: SsprPolicy, patch: SsprPolicyPatch): SsprPolicy {
     ...defined(top),
     securityQuestions: { ...before.securityQuestions, ...defined(securityQuestions ?? {}) },
   };
+}
+
+/** What is written: the default selection of predefined questions is left out, so it follows the catalogue. */
+function stored(p: SsprPolicy): Record<string, unknown> {
+  const { predefined, ...questions } = p.securityQuestions;
+  return { ...p, securityQuestions: isDefaultPredefined(predefined) ? questions : { ...questions, predefined } };
 }
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -162,6 +169,24 @@ function assertConsistent(p: SsprPolicy, patch: SsprPolicyPatch): void {
   if (q.toReset > q.toRegister) {
     const field = patch.securityQuestions?.toReset !== undefined || patch.securityQuestions?.toRegister === undefined ? 'securityQuestions.toReset' : 'securityQuestions.toRegister';
     throw invalid(field, `the number of questions required to reset (${q.toReset}) must not exceed the number required to register (${q.toRegister})`);
+  }
+  const sent = patch.securityQuestions;
+  if (sent?.predefined !== undefined) {
+    const seen = new Set<string>();
+    for (const id of sent.predefined) {
+      if (!isCatalogQuestion(id)) throw invalid('securityQuestions.predefined', `'${id}' is not a predefined question`);
+      if (seen.has(id)) throw invalid('securityQuestions.predefined', `'${id}' appears more than once`);
+      seen.add(id);
+    }
+  }
+  // reference §1.4: the questions defined must be at least the number a user registers
+  const defined = q.predefined.length + q.custom.length;
+  if (defined < q.toRegister) {
+    const field = sent?.predefined !== undefined ? 'securityQuestions.predefined' : sent?.custom !== undefined ? 'securityQuestions.custom' : 'securityQuestions.toRegister';
+    throw invalid(
+      field,
+      `users must register ${q.toRegister} questions, so at least ${q.toRegister} predefined and custom questions must be available (${defined} ${defined === 1 ? 'is' : 'are'})`,
+    );
   }
 }
 

@@ -1,5 +1,6 @@
 import type { SsprMethod, SsprPolicyView } from '../contracts/sspr-policy.js';
 import type { Tenant } from '../store/tenants.js';
+import { isCatalogQuestion, SECURITY_QUESTIONS } from './security-questions-catalog.js';
 
 /**
  * The tenant's self-service password reset policy (SPEC 4.5). It lives in the tenant's settings
@@ -20,7 +21,7 @@ export const DEFAULT_SSPR_POLICY: Readonly<SsprPolicy> = Object.freeze({
   groupId: null,
   methodsRequired: 1,
   methods: ['email', 'mobileSms', 'appCode'],
-  securityQuestions: { toRegister: 3, toReset: 3, custom: [] },
+  securityQuestions: { toRegister: 3, toReset: 3, custom: [], predefined: SECURITY_QUESTIONS.map((q) => q.id) },
   requireRegistrationOnSignIn: true,
   reconfirmAfterDays: 180,
   notifyUserOnReset: true,
@@ -34,6 +35,24 @@ export const DEFAULT_SSPR_POLICY: Readonly<SsprPolicy> = Object.freeze({
 Object.freeze(DEFAULT_SSPR_POLICY.methods);
 Object.freeze(DEFAULT_SSPR_POLICY.securityQuestions);
 Object.freeze(DEFAULT_SSPR_POLICY.securityQuestions.custom);
+Object.freeze(DEFAULT_SSPR_POLICY.securityQuestions.predefined);
+
+/**
+ * The predefined questions the admin selected (Azure's "Select predefined questions"). Not stored
+ * (tenants that never chose, and a choice of all of them in the catalogue's order): every catalogue
+ * question, new ones included. Stored ids the catalogue no longer has (a retired question) are
+ * dropped, and a repeated id is kept once; the admin's order is kept.
+ */
+function predefinedOf(v: unknown): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return [...DEFAULT_SSPR_POLICY.securityQuestions.predefined];
+  return [...new Set(v.filter(isCatalogQuestion))];
+}
+
+/** True when `ids` is the default selection, which is then not stored (see predefinedOf). */
+export function isDefaultPredefined(ids: readonly string[]): boolean {
+  const all = DEFAULT_SSPR_POLICY.securityQuestions.predefined;
+  return ids.length === all.length && ids.every((id, i) => id === all[i]);
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -56,6 +75,7 @@ export function ssprPolicyOf(tenant: Pick<Tenant, 'settings'>): SsprPolicy {
       toRegister: isInt(q.toRegister) ? q.toRegister : d.securityQuestions.toRegister,
       toReset: isInt(q.toReset) ? q.toReset : d.securityQuestions.toReset,
       custom: Array.isArray(q.custom) && q.custom.every((x) => typeof x === 'string') ? [...q.custom] : [...d.securityQuestions.custom],
+      predefined: predefinedOf(q.predefined),
     },
     requireRegistrationOnSignIn: bool(s.requireRegistrationOnSignIn, d.requireRegistrationOnSignIn),
     reconfirmAfterDays: isInt(s.reconfirmAfterDays) ? s.reconfirmAfterDays : d.reconfirmAfterDays,

@@ -334,25 +334,81 @@ describe.skipIf(!chromiumAvailable())('admin policy pages in the browser', () =>
     await check(page, 'admin-sspr-registration-refused-de');
     await page.context().close();
   }, 120_000);
-  it('security questions: the predefined questions users choose from are listed read-only, in the page’s language', async () => {
-    for (const [locale, method, lang] of [
-      [undefined, 'Security questions', 'en'],
-      ['de-DE', 'Sicherheitsfragen', 'de'],
+  it('security questions: the admin unticks predefined questions and saves; users are offered only the ticked ones (English and German)', async () => {
+    const ALL = SECURITY_QUESTIONS.map((q) => q.id);
+    const textOf = (qid: string, lang: 'en' | 'de') => SECURITY_QUESTIONS.find((q) => q.id === qid)![lang];
+    await updateSsprPolicy(portal.services, systemContext(portal.services), portal.tenant.id, {
+      enabledFor: 'all',
+      methodsRequired: 1,
+      methods: ['email', 'mobileSms', 'securityQuestions'],
+      securityQuestions: { toRegister: 3, toReset: 3, custom: [], predefined: ALL },
+    });
+    const keep = [ALL[1]!, ALL[4]!, ALL[7]!, ALL[9]!];
+    const page = await admin();
+    await page.goto('/admin/policies/sspr/authentication-methods');
+    const group = page.getByRole('group', { name: 'Predefined security questions', exact: true });
+    const boxes = group.getByRole('checkbox');
+    await expect.poll(() => boxes.count()).toBe(ALL.length);
+    expect(await boxes.evaluateAll((els) => els.map((e) => (e as HTMLInputElement).labels?.[0]?.textContent ?? ''))).toEqual(SECURITY_QUESTIONS.map((q) => q.en));
+    expect(await boxes.evaluateAll((els) => els.every((e) => (e as HTMLInputElement).checked))).toBe(true);
+    await group.getByText(`${ALL.length} of ${ALL.length} selected`).waitFor();
+    await check(page, 'admin-sspr-predefined-select');
+
+    // "Clear" and saving: too few questions to register three is refused by the server, on the field
+    await group.getByRole('button', { name: 'Clear', exact: true }).click();
+    await group.getByText(`0 of ${ALL.length} selected`).waitFor();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const fieldError = group.locator('.field-error');
+    await fieldError.waitFor();
+    expect(await fieldError.textContent()).toContain('at least 3 predefined and custom questions');
+    expect(await group.getAttribute('class')).toContain('field-invalid');
+    expect((await getSsprPolicy(portal.services, portal.tenant.id)).securityQuestions.predefined).toEqual(ALL);
+    await check(page, 'admin-sspr-predefined-refused');
+
+    // "Select all", then untick every question but four, by its label
+    await group.getByRole('button', { name: 'Select all', exact: true }).click();
+    for (const qid of ALL.filter((x) => !keep.includes(x))) await group.getByLabel(textOf(qid, 'en'), { exact: true }).uncheck();
+    await group.getByText(`${keep.length} of ${ALL.length} selected`).waitFor();
+    const patch = patchTo(page, '/api/v1/policies/sspr');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    expect((await patch).postDataJSON()).toEqual({ securityQuestions: { predefined: keep } });
+    await page.getByRole('status').filter({ hasText: 'Your changes were saved.' }).waitFor();
+    expect((await getSsprPolicy(portal.services, portal.tenant.id)).securityQuestions.predefined).toEqual(keep);
+
+    // after a reload the unticked ones stay unticked
+    await page.reload();
+    await expect.poll(() => boxes.count()).toBe(ALL.length);
+    expect(await boxes.evaluateAll((els) => els.filter((e) => (e as HTMLInputElement).checked).map((e) => e.id))).toEqual(keep.map((qid) => `sspr-predefined-${qid}`));
+    await page.context().close();
+
+    // the user's security-info page offers exactly the ticked questions, in their language
+    for (const [locale, lang, addLabel, addButton, methodLabel, questionLabel] of [
+      [undefined, 'en', 'Which method would you like to add?', 'Add', 'Security questions', 'Question'],
+      ['de-DE', 'de', 'Welche Methode möchten Sie hinzufügen?', 'Hinzufügen', 'Sicherheitsfragen', 'Frage'],
     ] as const) {
-      const page = await admin(locale);
-      await page.goto('/admin/policies/sspr/authentication-methods');
-      // the section shows while the method is ticked in the draft (nothing is saved here)
-      await page.getByRole('group', { name: /^(Methods available to users|Für Benutzer verfügbare Methoden)$/ }).getByLabel(method, { exact: true }).check();
-      const predefined = page.getByTestId('predefined-questions');
-      await predefined.locator('summary').click();
-      const items = predefined.locator('ol li');
-      await expect.poll(() => items.count()).toBe(SECURITY_QUESTIONS.length);
-      expect(await items.allTextContents()).toEqual(SECURITY_QUESTIONS.map((q) => q[lang]));
-      expect(await predefined.locator('summary').textContent()).toContain(String(SECURITY_QUESTIONS.length));
-      // read-only: nothing in the list can be edited or removed
-      expect(await predefined.locator('input, button, textarea, select').count()).toBe(0);
-      await check(page, `admin-sspr-predefined-questions-${lang}`);
-      await page.context().close();
+      const user = await portal.newPage(locale ? { locale } : {});
+      await portal.signIn(user, USER, USER_PW);
+      await user.goto('/account/security-info');
+      await user.getByLabel(addLabel).selectOption({ label: methodLabel });
+      await user.getByRole('button', { name: addButton, exact: true }).click();
+      const select = user.getByLabel(questionLabel, { exact: true }).first();
+      await select.waitFor();
+      const offered = await select.locator('option').evaluateAll((els) => els.map((e) => e.textContent ?? '').slice(1, -1)); // without "Choose…" and "Write my own…"
+      expect(offered).toEqual(keep.map((qid) => textOf(qid, lang)));
+      expect(await user.locator('html').getAttribute('lang')).toBe(lang);
+      await check(user, `account-security-questions-predefined-${lang}`);
+      await user.context().close();
     }
-  }, 120_000);
+
+    // German admin page: the same selection, labelled in German
+    const de = await admin('de-DE');
+    await de.goto('/admin/policies/sspr/authentication-methods');
+    const gruppe = de.getByRole('group', { name: 'Vordefinierte Sicherheitsfragen', exact: true });
+    await gruppe.getByText(`${keep.length} von ${ALL.length} ausgewählt`).waitFor();
+    for (const qid of keep) expect(await gruppe.getByLabel(textOf(qid, 'de'), { exact: true }).isChecked()).toBe(true);
+    expect(await gruppe.getByLabel(textOf(ALL[0]!, 'de'), { exact: true }).isChecked()).toBe(false);
+    await gruppe.getByRole('button', { name: 'Alle auswählen', exact: true }).waitFor();
+    await check(de, 'admin-sspr-predefined-select-de');
+    await de.context().close();
+  }, 180_000);
 });

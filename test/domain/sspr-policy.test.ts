@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SSPR_POLICY, ssprPolicyOf } from '../../src/domain/sspr-policy.js';
 import { isSsprAllowedForAdmins } from '../../src/domain/authorization-policy.js';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/store/tenants.js';
+import { SECURITY_QUESTIONS } from '../../src/domain/security-questions-catalog.js';
 
 const tenantWith = (extra: Record<string, unknown>) => ({ settings: { ...DEFAULT_TENANT_SETTINGS, ...extra } });
 
@@ -12,7 +13,7 @@ describe('ssprPolicyOf', () => {
       groupId: null,
       methodsRequired: 1,
       methods: ['email', 'mobileSms', 'appCode'],
-      securityQuestions: { toRegister: 3, toReset: 3, custom: [] },
+      securityQuestions: { toRegister: 3, toReset: 3, custom: [], predefined: SECURITY_QUESTIONS.map((q) => q.id) },
       requireRegistrationOnSignIn: true,
       reconfirmAfterDays: 180,
       notifyUserOnReset: true,
@@ -36,7 +37,7 @@ describe('ssprPolicyOf', () => {
       groupId: 'g1',
       methodsRequired: 2,
       methods: ['email', 'securityQuestions'],
-      securityQuestions: { toRegister: 5, toReset: 3, custom: [] },
+      securityQuestions: { ...DEFAULT_SSPR_POLICY.securityQuestions, toRegister: 5, toReset: 3, custom: [] },
       helpdeskUrl: 'https://help.contoso.test',
       writebackEnabled: true,
     });

@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLE } from '../../src/domain/roles.js';
+import { SECURITY_QUESTIONS } from '../../src/domain/security-questions-catalog.js';
 import { createTenant, systemContext } from '../../src/domain/tenants.js';
 import { createUser } from '../../src/domain/users.js';
 import type { Edition } from '../../src/store/tenants.js';
@@ -14,7 +15,7 @@ const DEFAULTS = {
   groupId: null,
   methodsRequired: 1,
   methods: ['email', 'mobileSms', 'appCode'],
-  securityQuestions: { toRegister: 3, toReset: 3, custom: [] },
+  securityQuestions: { toRegister: 3, toReset: 3, custom: [] as string[], predefined: SECURITY_QUESTIONS.map((q) => q.id) },
   requireRegistrationOnSignIn: true,
   reconfirmAfterDays: 180,
   notifyUserOnReset: true,
@@ -131,7 +132,7 @@ describe.each(testDialects())('SSPR policy API on %s', (dialect) => {
   it('unknown properties are refused by name, also inside securityQuestions', async () => {
     for (const [body, name] of [
       [{ methodRequired: 2 }, 'methodRequired'],
-      [{ securityQuestions: { predefined: [] } }, 'predefined'],
+      [{ securityQuestions: { optional: [] } }, 'optional'],
     ] as const) {
       const res = await call('PATCH', admin, body);
       expect(res.statusCode).toBe(400);
@@ -152,12 +153,12 @@ describe.each(testDialects())('SSPR policy API on %s', (dialect) => {
       ...DEFAULTS,
       methodsRequired: 2,
       methods: ['email', 'mobileSms', 'securityQuestions'],
-      securityQuestions: { toRegister: 5, toReset: 3, custom: ['What was the name of your first robot?'] },
+      securityQuestions: { ...DEFAULTS.securityQuestions, toRegister: 5, toReset: 3, custom: ['What was the name of your first robot?'] },
       helpdeskEmail: 'help@contoso.test',
     };
     expect(res.json()).toStrictEqual(expected);
     const second = await call('PATCH', admin, { securityQuestions: { toReset: 4 } });
-    expect(second.json().securityQuestions).toStrictEqual({ toRegister: 5, toReset: 4, custom: ['What was the name of your first robot?'] });
+    expect(second.json().securityQuestions).toStrictEqual({ ...DEFAULTS.securityQuestions, toRegister: 5, toReset: 4, custom: ['What was the name of your first robot?'] });
     expect((await call('GET', admin)).json()).toStrictEqual({ ...expected, securityQuestions: { ...expected.securityQuestions, toReset: 4 } });
 
     const rows = await events();

@@ -13,6 +13,12 @@ import { listRoleIdsOfPrincipal } from '../../store/role-assignments.js';
  * the tenant's custom list; answers 3–40 characters; no question twice, no answer twice; an answer
  * may not contain its question. Answers are compared and hashed in a normal form, so " Blue  Car"
  * and "blue car" are the same answer at registration and at reset.
+ *
+ * Only the predefined questions the admin selected (policy securityQuestions.predefined) and the
+ * custom ones are offered and accepted here. Answers a user registered to a question the admin later
+ * deselects (or to a custom question later removed) stay usable for reset: the reference says
+ * nothing about deselection, and they were valid when registered (sspr/verify.ts asks the stored
+ * questions as they are). The user is offered only the current list the next time they register.
  */
 
 export const ANSWER_MIN = 3;
@@ -30,7 +36,7 @@ export async function listQuestionCatalog(deps: SecurityInfoDeps, me: Me, locale
   const tenant = await findTenantById(deps.db, me.tenantId);
   if (!tenant) throw new AppError('tenant.not_found');
   const policy = ssprPolicyOf(tenant);
-  return { toRegister: policy.securityQuestions.toRegister, questions: listAvailableQuestions(locale, policy.securityQuestions.custom) };
+  return { toRegister: policy.securityQuestions.toRegister, questions: listAvailableQuestions(locale, policy.securityQuestions.predefined, policy.securityQuestions.custom) };
 }
 
 function invalid(message: string, data: Record<string, unknown>): AppError {
@@ -51,12 +57,14 @@ export async function registerSecurityQuestions(deps: SecurityInfoDeps, ctx: Req
   const wanted = policy.securityQuestions.toRegister;
   if (answers.length !== wanted) throw invalid(`Answer exactly ${wanted} security questions (you sent ${answers.length}).`, { field: 'answers', rule: 'count', expected: wanted });
 
+  // the selected predefined questions (ids of the catalogue only, see ssprPolicyOf)
+  const offered = new Set(policy.securityQuestions.predefined.filter(isCatalogQuestion));
   const seenQuestions = new Set<string>();
   const seenAnswers = new Set<string>();
   const normalized = answers.map((a, index) => {
     const key = a.questionId !== undefined ? `id:${a.questionId}` : `custom:${a.customQuestion.trim()}`;
     const texts = a.questionId !== undefined ? catalogQuestionTexts(a.questionId) : [a.customQuestion.trim()];
-    if (a.questionId !== undefined ? !isCatalogQuestion(a.questionId) : !policy.securityQuestions.custom.includes(a.customQuestion.trim())) {
+    if (a.questionId !== undefined ? !offered.has(a.questionId) : !policy.securityQuestions.custom.includes(a.customQuestion.trim())) {
       throw invalid('One of the questions is not offered by your organization. Choose from the list.', { field: `answers.${index}`, rule: 'unknownQuestion' });
     }
     if (seenQuestions.has(key)) throw invalid('You cannot answer the same question twice.', { field: `answers.${index}`, rule: 'repeatedQuestion' });

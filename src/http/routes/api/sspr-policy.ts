@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { SsprPolicyView } from '../../../contracts/sspr-policy.js';
+import type { PredefinedQuestionsView, SsprPolicyView } from '../../../contracts/sspr-policy.js';
 import { SSPR_METHODS, type SsprMethod, type SsprPolicy } from '../../../domain/sspr-policy.js';
 import { getSsprPolicy, updateSsprPolicy } from '../../../domain/sspr-policy-update.js';
+import { questionLocaleOf, SECURITY_QUESTIONS } from '../../../domain/security-questions-catalog.js';
 import type { Services } from '../../../services.js';
 import { authorize, requestContext } from '../../auth.js';
+import { requestLocale } from './security-info.js';
 import { doc } from '../../openapi.js';
 
 /**
@@ -31,6 +33,9 @@ const securityQuestions = z
       .array(customQuestion)
       .max(20, 'at most 20 custom questions')
       .refine((qs) => new Set(qs.map((q) => q.toLocaleLowerCase())).size === qs.length, 'each custom question may appear only once'),
+    // ids of the catalogue (GET /api/v1/policies/sspr/predefined-questions); which ids exist, and
+    // that none repeats, is the use case's check (it names the id)
+    predefined: z.array(z.string().min(1, 'must be a question id').max(64, 'must be a question id')).max(200, 'at most 200 questions'),
   })
   .partial();
 
@@ -81,6 +86,8 @@ const patchBody = z
   })
   .partial();
 
+const catalogQuery = z.strictObject({ locale: z.string().max(35).optional() });
+
 /** GET|PATCH /api/v1/policies/sspr (SPEC 4.5): admins only, every change audited. */
 export function ssprPolicyRoutes(app: FastifyInstance, services: Services): void {
   app.get('/api/v1/policies/sspr', doc({ summary: 'Read the self-service password reset policy', tags: ['Policies'], auth: 'admin', responses: { 200: 'The policy', 401: 'Not signed in', 403: 'Not allowed' } }), async (request, reply) => {
@@ -94,6 +101,15 @@ export function ssprPolicyRoutes(app: FastifyInstance, services: Services): void
     const policy = await updateSsprPolicy(services, requestContext(request, principal), principal.tenantId, patch);
     return noStore(reply).send(view(policy));
   });
+
+  // Every predefined question, selected or not, so the admin can choose (the user's catalogue
+  // answers only the selected ones).
+  app.get('/api/v1/policies/sspr/predefined-questions', doc({ summary: 'Every predefined security question (id and text in the requested language), for securityQuestions.predefined', tags: ['Policies'], auth: 'admin', querystring: catalogQuery, responses: { 200: 'The catalogue of predefined questions', 401: 'Not signed in', 403: 'Not allowed' } }), async (request, reply) => {
+    await authorize(services, request, 'policies.sspr');
+    const locale = questionLocaleOf(catalogQuery.parse(request.query).locale ?? requestLocale(request));
+    const body: PredefinedQuestionsView = { value: SECURITY_QUESTIONS.map((q) => ({ id: q.id, text: q[locale] })) };
+    return noStore(reply).send(body);
+  });
 }
 
 /** Exactly the SPEC's fields, in its order. */
@@ -103,7 +119,7 @@ function view(p: SsprPolicy): SsprPolicyView {
     groupId: p.groupId,
     methodsRequired: p.methodsRequired,
     methods: [...p.methods],
-    securityQuestions: { toRegister: p.securityQuestions.toRegister, toReset: p.securityQuestions.toReset, custom: [...p.securityQuestions.custom] },
+    securityQuestions: { toRegister: p.securityQuestions.toRegister, toReset: p.securityQuestions.toReset, custom: [...p.securityQuestions.custom], predefined: [...p.securityQuestions.predefined] },
     requireRegistrationOnSignIn: p.requireRegistrationOnSignIn,
     reconfirmAfterDays: p.reconfirmAfterDays,
     notifyUserOnReset: p.notifyUserOnReset,

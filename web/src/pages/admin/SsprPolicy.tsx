@@ -26,6 +26,7 @@ const FIELD_TAB: Record<string, SsprTab> = {
   'securityQuestions.toRegister': 'authentication-methods',
   'securityQuestions.toReset': 'authentication-methods',
   'securityQuestions.custom': 'authentication-methods',
+  'securityQuestions.predefined': 'authentication-methods',
   requireRegistrationOnSignIn: 'registration',
   reconfirmAfterDays: 'registration',
   notifyUserOnReset: 'notifications',

@@ -8,7 +8,7 @@ import { api } from '../../../lib/api';
 import { formatNumber } from '../../../lib/i18n';
 import { CheckField, fieldDomId, FieldGroup, numberValue, Radio, readNumber, type Errors } from './form';
 import { GroupPicker } from './GroupPicker';
-import { SSPR_METHODS, type SsprMethod, type SsprPolicyView } from './ssprTypes';
+import { SSPR_METHODS, type PredefinedQuestionsView, type SsprMethod, type SsprPolicyView } from './ssprTypes';
 import { TermList } from './TermList';
 
 /** One tab of the Password reset blade: the draft, how to change it, and the refused fields. */
@@ -99,57 +99,79 @@ export function AuthenticationMethodsPanel({ draft, update, errors }: PanelProps
             onChange={(custom) => setQ({ custom })}
             error={errors['securityQuestions.custom']}
           />
-          <PredefinedQuestions />
+          <PredefinedQuestions
+            selected={q.predefined}
+            customCount={q.custom.length}
+            toRegister={q.toRegister}
+            onChange={(predefined) => setQ({ predefined })}
+            error={errors['securityQuestions.predefined']}
+          />
         </section>
       ) : null}
     </>
   );
 }
 
-/** GET /api/v1/me/security-info/security-questions/catalog: the same list users are offered. */
-interface QuestionCatalog {
-  toRegister: number;
-  questions: { questionId: string | null; customQuestion: string | null; text: string }[];
-}
-
 /**
- * The predefined questions (src/domain/security-questions-catalog.ts), read-only, in the page's
- * language, so an admin sees what users will be asked next to the custom ones. They come from the
- * catalogue the registration page reads (the admin's own session may read it), asked in the
- * portal's language rather than the admin's browser's; the custom entries in it are the saved
- * policy's, so only the predefined ones are listed here (the draft's custom ones are above).
+ * Azure's "Select predefined questions": every predefined question (src/domain/security-questions-catalog.ts)
+ * as a checkbox in the page's language, read from GET /api/v1/policies/sspr/predefined-questions (the
+ * user's catalogue lists only the selected ones). Ticking adds a question at the end of the
+ * selection, unticking removes it; the draft's securityQuestions.predefined is saved with the panel.
  */
-function PredefinedQuestions() {
+function PredefinedQuestions({
+  selected,
+  customCount,
+  toRegister,
+  onChange,
+  error,
+}: {
+  selected: readonly string[];
+  customCount: number;
+  toRegister: number;
+  onChange: (predefined: string[]) => void;
+  error: string | undefined;
+}) {
   const { t, i18n } = useTranslation('admin-policy');
-  const [questions, setQuestions] = useState<{ id: string; text: string }[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const [questions, setQuestions] = useState<PredefinedQuestionsView['value'] | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
   const locale = i18n.language;
   useEffect(() => {
     const controller = new AbortController();
-    setError(null);
+    setLoadError(null);
     api
-      .get<QuestionCatalog>(`/api/v1/me/security-info/security-questions/catalog?locale=${encodeURIComponent(locale)}`, { signal: controller.signal })
-      .then((c) => setQuestions(c.questions.flatMap((q) => (q.questionId ? [{ id: q.questionId, text: q.text }] : []))))
+      .get<PredefinedQuestionsView>(`/api/v1/policies/sspr/predefined-questions?locale=${encodeURIComponent(locale)}`, { signal: controller.signal })
+      .then((c) => setQuestions(c.value))
       .catch((err: unknown) => {
-        if (!controller.signal.aborted) setError(err);
+        if (!controller.signal.aborted) setLoadError(err);
       });
     return () => controller.abort();
   }, [locale]);
 
-  if (error) return <ErrorAlert error={error} />;
+  if (loadError) return <ErrorAlert error={loadError} />;
   if (!questions) return <Loading />;
+  const chosen = new Set(selected);
+  const toggle = (qid: string, on: boolean) => onChange(on ? [...selected.filter((x) => x !== qid), qid] : selected.filter((x) => x !== qid));
+  const tooFew = Number.isFinite(toRegister) && selected.length + customCount < toRegister;
   return (
-    <details className="predefined-questions" data-testid="predefined-questions">
-      <summary>{t('predefinedQuestions.summary', { n: formatNumber(questions.length) })}</summary>
-      <p>{t('predefinedQuestions.hint')}</p>
-      <ol aria-label={t('predefinedQuestions.listLabel')}>
-        {questions.map((q) => (
-          <li key={q.id} data-question-id={q.id}>
-            {q.text}
-          </li>
+    <FieldGroup id={id('securityQuestions.predefined')} legend={t('field.securityQuestions.predefined')} hint={t('predefinedSelect.hint')} error={error}>
+      <div className="predefined-toolbar">
+        <p className="predefined-count" aria-live="polite">
+          {t('predefinedSelect.count', { n: formatNumber(selected.length), total: formatNumber(questions.length) })}
+        </p>
+        <button type="button" className="secondary" disabled={questions.every((x) => chosen.has(x.id))} onClick={() => onChange([...selected, ...questions.map((x) => x.id).filter((x) => !chosen.has(x))])}>
+          {t('predefinedSelect.selectAll')}
+        </button>
+        <button type="button" className="secondary" disabled={selected.length === 0} onClick={() => onChange([])}>
+          {t('predefinedSelect.clear')}
+        </button>
+      </div>
+      {tooFew ? <p className="hint predefined-too-few">{t('predefinedSelect.tooFew', { n: formatNumber(toRegister) })}</p> : null}
+      <div className="predefined-questions" data-testid="predefined-questions">
+        {questions.map((x) => (
+          <CheckField key={x.id} id={`sspr-predefined-${x.id}`} label={x.text} checked={chosen.has(x.id)} onChange={(on) => toggle(x.id, on)} />
         ))}
-      </ol>
-    </details>
+      </div>
+    </FieldGroup>
   );
 }
 

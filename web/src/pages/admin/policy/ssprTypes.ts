@@ -1,7 +1,7 @@
-import type { SsprMethod, SsprPolicyView } from '../../../../../src/contracts/sspr-policy';
+import type { PredefinedQuestionsView, SsprMethod, SsprPolicyView } from '../../../../../src/contracts/sspr-policy';
 
 /** The SSPR policy as GET/PATCH /api/v1/policies/sspr answer it: the server's own type. */
-export type { SsprMethod, SsprPolicyView };
+export type { PredefinedQuestionsView, SsprMethod, SsprPolicyView };
 
 export const SSPR_METHODS: readonly SsprMethod[] = ['email', 'mobileSms', 'mobileCall', 'officeCall', 'securityQuestions', 'appCode', 'appNotification'];
 
@@ -11,7 +11,8 @@ export type SsprTab = (typeof SSPR_TABS)[number];
 
 /**
  * The PATCH body: only the fields that changed; methods compared as a set (order is not a change);
- * securityQuestions field by field (the server merges it field by field too).
+ * securityQuestions field by field (the server merges it field by field too), its predefined ids as
+ * a set too (the page ticks and unticks, it does not reorder; a change sends the draft's order).
  */
 export function ssprPatch(saved: SsprPolicyView, draft: SsprPolicyView): Partial<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
@@ -20,6 +21,7 @@ export function ssprPatch(saved: SsprPolicyView, draft: SsprPolicyView): Partial
     if (key === 'securityQuestions') {
       const q: Record<string, unknown> = {};
       for (const k of ['toRegister', 'toReset', 'custom'] as const) if (!same(saved.securityQuestions[k], draft.securityQuestions[k])) q[k] = draft.securityQuestions[k];
+      if (!same([...saved.securityQuestions.predefined].sort(), [...draft.securityQuestions.predefined].sort())) q.predefined = draft.securityQuestions.predefined;
       if (Object.keys(q).length > 0) out.securityQuestions = q;
     } else if (key === 'methods') {
       if (!same([...saved.methods].sort(), [...draft.methods].sort())) out.methods = SSPR_METHODS.filter((m) => draft.methods.includes(m));
