@@ -120,6 +120,34 @@ describe.each(testDialects())('CSV export on %s', (dialect) => {
     expect((await get('/api/v1/audit/events.csv?method=email')).json().error.code).toBe('request.unknown_property');
   });
 
+  it('audit log export: initiator and target filter as the audit page does, together or alone', async () => {
+    const [dana, erik] = [hostile[1]!, hostile[2]!];
+    // the admin changes Dana and Erik (admin → each); the system made both (no other admin event names them)
+    for (const u of [dana, erik]) {
+      const patch = await ctx.app.inject({ method: 'PATCH', url: `/v1.0/users/${u.id}`, headers: { authorization: `Bearer ${admin}` }, payload: { jobTitle: 'Auditor' } });
+      expect(patch.statusCode).toBe(204);
+    }
+    const rows = async (q: string) => {
+      const res = await get(`/api/v1/audit/events.csv?${q}`);
+      expect(res.statusCode, res.body).toBe(200);
+      return parseCsv(res.body).slice(1);
+    };
+    const both = await rows(`initiator=admin@contoso.test&target=${dana.id}`);
+    expect(both.map((r) => r[4])).toEqual(['Update user']);
+    expect(both.every((r) => r[9] === 'admin@contoso.test' && r[12]!.includes(`(${dana.id})`))).toBe(true);
+    expect((await rows(`initiator=admin@contoso.test&target=${erik.userPrincipalName}`)).map((r) => r[12]!.includes(`(${erik.id})`))).toEqual([true]);
+    expect(await rows(`initiator=${erik.id}&target=${dana.id}`)).toEqual([]);
+    // alone: the admin initiated both changes; Dana is the target of her creation, her flow step and the change
+    const byAdmin = await rows('initiator=ADMIN@contoso.test');
+    expect(byAdmin.map((r) => [r[4], r[9]])).toEqual([['Update user', 'admin@contoso.test'], ['Update user', 'admin@contoso.test']]);
+    const onDana = await rows(`target=${dana.userPrincipalName}`);
+    expect(onDana.map((r) => r[4]).sort()).toEqual(['Add user', 'Self-service password reset flow activity progress', 'Update user']);
+    // Dana initiated only her own reset attempt (Azure logs SSPR steps as the user's), not her creation or the change
+    expect((await rows(`initiator=${dana.id}`)).map((r) => [r[4], r[9]])).toEqual([['Self-service password reset flow activity progress', dana.userPrincipalName]]);
+    const blank = await get('/api/v1/audit/events.csv?target=%20');
+    expect([blank.statusCode, blank.json().error.message]).toEqual([400, "Invalid value for 'target': give a user id or userPrincipalName."]);
+  });
+
   it('a large export leaves as a stream of many chunks, every row present', async () => {
     const ROWS = 2500;
     const user = hostile[5]!;

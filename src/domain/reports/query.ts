@@ -63,10 +63,10 @@ export interface UserMatch {
   value: string;
 }
 
-export function userMatch(user: string | undefined): UserMatch | undefined {
+export function userMatch(user: string | undefined, parameter = 'user'): UserMatch | undefined {
   if (user === undefined) return undefined;
   const value = user.trim().toLowerCase();
-  if (value === '') throw invalid("Invalid value for 'user': give a user id or userPrincipalName.", { parameter: 'user' });
+  if (value === '') throw invalid(`Invalid value for '${parameter}': give a user id or userPrincipalName.`, { parameter });
   return { field: UUID.test(value) ? 'id' : 'userPrincipalName', value };
 }
 

@@ -10,8 +10,8 @@ import { sendCsv } from './reports.js';
 
 /**
  * GET /api/v1/audit/events.csv: the tenant's audit log as CSV, newest first, streamed a page at a time
- * (constant memory whatever the range). Filters as the reports (from, to, user — initiator or target)
- * plus exact activity, category, loggedByService and result. Nested values are flattened: targets as
+ * (constant memory whatever the range). Filters as the reports (from, to, user — initiator or target),
+ * initiator and target as the audit log page filters them, plus exact activity, category, loggedByService and result. Nested values are flattened: targets as
  * "type:name (id)" joined by "; ", details as "key=value" joined by "; ", modified properties as JSON.
  */
 
@@ -19,6 +19,8 @@ const query = z.strictObject({
   from: z.string().optional().describe('start of the range, inclusive: 2026-11-01 or 2026-11-01T08:00:00Z'),
   to: z.string().optional().describe('end of the range, inclusive: a date means that whole UTC day'),
   user: z.string().max(256).optional().describe('object id or userPrincipalName of the initiator or a target'),
+  initiator: z.string().max(256).optional().describe('object id or userPrincipalName of the initiator (initiatedBy/user)'),
+  target: z.string().max(256).optional().describe('object id or userPrincipalName of one of the targets (targetResources)'),
   activity: z.string().max(200).optional().describe('activityDisplayName, exactly'),
   category: z.string().max(100).optional(),
   loggedByService: z.string().max(100).optional(),

@@ -76,7 +76,8 @@ export function auditCsvHref(f: AuditFilters, bom: boolean): string {
     loggedByService: f.service,
     category: f.category,
     result: f.result,
-    user: f.initiator.trim() || f.target.trim(),
+    initiator: f.initiator.trim(),
+    target: f.target.trim(),
     bom: bom ? 'true' : undefined,
   });
 }
