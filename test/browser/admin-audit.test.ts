@@ -314,6 +314,10 @@ describe.skipIf(!chromiumAvailable())('admin audit log, reports and insights in 
     await expect.poll(() => rows.count()).toBe(1);
     expect(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).toContain(`user=${encodeURIComponent(carol.upn)}`);
 
+    // the user filter would carry over to the other tab (carol registered nothing): cleared first
+    await page.getByLabel('User', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => rows.filter({ hasText: alice.upn }).count()).toBeGreaterThan(0);
     await page.getByRole('link', { name: 'Password reset registration activity' }).click();
     await expect.poll(() => page.locator('#report-title').textContent()).toBe('Password reset registration activity');
     await expect.poll(() => rows.filter({ hasText: alice.upn }).count()).toBeGreaterThan(0);
@@ -469,6 +473,129 @@ describe.skipIf(!chromiumAvailable())('admin audit log, reports and insights in 
     await page.reload();
     await expect.poll(() => page.locator('.insights-range').textContent()).toMatch(/From .+ to .+/);
     expect(await page.getByLabel('Period').inputValue()).toBe('7');
+    expect(portal.cspViolations(page)).toEqual([]);
+    await page.context().close();
+  }, 120_000);
+  it('keeps the open audit event in the URL: Back closes the pane, Forward reopens it, a shared link opens it, focus follows', async () => {
+    const page = await adminPage();
+    const rows = page.locator('table.audit-table tbody tr');
+    const details = page.getByRole('region', { name: 'Activity details' });
+    const event = () => new URL(page.url()).searchParams.get('event');
+    const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent || '');
+    await page.goto(`/admin/audit?activity=${encodeURIComponent('Reset password (self-service)')}`);
+    await expect.poll(() => rows.count()).toBe(1);
+    const id = (await rows.first().getAttribute('data-id')) ?? '';
+    expect(id).not.toBe('');
+
+    // a draft filter typed but not applied survives opening an event
+    await page.getByLabel('Target (user principal name)').fill('draft@contoso.test');
+    await rows.first().getByRole('button').click();
+    await expect.poll(event).toBe(id);
+    await expect.poll(() => details.locator('dd').count()).toBeGreaterThan(10);
+    expect(await details.textContent()).toContain(alice.upn);
+    await expect.poll(focused).toBe('audit-details-title');
+    expect(await page.getByLabel('Target (user principal name)').inputValue()).toBe('draft@contoso.test');
+
+    // Back closes the pane and gives focus back to the row's button; Forward reopens the same event
+    await page.goBack();
+    await expect.poll(() => details.count()).toBe(0);
+    expect(event()).toBeNull();
+    expect(await rows.count()).toBe(1);
+    await expect.poll(focused).toContain('Reset password (self-service)');
+    await page.goForward();
+    await expect.poll(() => details.locator('dd').count()).toBeGreaterThan(10);
+    expect(event()).toBe(id);
+    expect(await details.textContent()).toContain('Reset password (self-service)');
+    await expect.poll(focused).toBe('audit-details-title');
+    // Close removes it from the URL as well
+    await details.getByRole('button', { name: 'Close details' }).click();
+    await expect.poll(event).toBeNull();
+    await expect.poll(() => details.count()).toBe(0);
+    await expect.poll(focused).toContain('Reset password (self-service)');
+
+    // a shared link opens the event even when the rows shown (bob's unlock) do not hold it
+    const shared = await adminPage();
+    await shared.goto(`/admin/audit?activity=${encodeURIComponent('Unlock user account (self-service)')}&event=${encodeURIComponent(id)}`);
+    const sharedDetails = shared.getByRole('region', { name: 'Activity details' });
+    await expect.poll(() => sharedDetails.locator('dd').count()).toBeGreaterThan(10);
+    expect(await sharedDetails.textContent()).toContain('Reset password (self-service)');
+    expect(await sharedDetails.textContent()).toContain(alice.upn);
+    await expect.poll(() => shared.locator('table.audit-table tbody tr').count()).toBe(1);
+    expect(await shared.locator('table.audit-table tbody tr').getAttribute('data-id')).not.toBe(id);
+    // closed, with no row of its own on the page, focus lands on the table
+    await sharedDetails.getByRole('button', { name: 'Close details' }).click();
+    await expect.poll(() => new URL(shared.url()).searchParams.get('event')).toBeNull();
+    await expect.poll(() => shared.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Audit events (scrolls sideways)');
+    expect(portal.cspViolations(shared)).toEqual([]);
+    await shared.context().close();
+
+    // applying filters closes the pane (its event may not match them)
+    await rows.first().getByRole('button').click();
+    await expect.poll(event).toBe(id);
+    await page.getByLabel('Target (user principal name)').fill('');
+    await page.getByLabel('Result', { exact: true }).selectOption('success');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('result')).toBe('success');
+    expect(event()).toBeNull();
+    await expect.poll(() => details.count()).toBe(0);
+    expect(portal.cspViolations(page)).toEqual([]);
+    await page.context().close();
+  }, 120_000);
+
+  it('carries the shared report filters to the other tab and drops those the other report does not know', async () => {
+    const page = await adminPage();
+    const rows = page.locator('table.report-table tbody tr');
+    const title = page.locator('#report-title');
+    const param = (name: string) => new URL(page.url()).searchParams.get(name);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const today = new Date().toISOString().slice(0, 10);
+    await page.goto('/admin/reports');
+    await rows.first().waitFor();
+
+    // the reset report: alice's resets by email that succeeded, from yesterday on
+    await page.getByLabel('From (UTC day)', { exact: true }).fill(yesterday);
+    await page.getByLabel('User', { exact: true }).fill(alice.upn);
+    await page.getByLabel('Result', { exact: true }).selectOption('Succeeded');
+    await page.getByLabel('Method', { exact: true }).selectOption('email');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => param('result')).toBe('Succeeded');
+    await expect.poll(async () => (await rows.allTextContents()).every((r) => r.includes(alice.upn) && r.includes('Succeeded'))).toBe(true);
+
+    // to the registration report: from, to, user and the method (email is one there too) carry over; the result does not
+    await page.getByRole('link', { name: 'Password reset registration activity' }).click();
+    await expect.poll(() => title.textContent()).toBe('Password reset registration activity');
+    expect(param('tab')).toBe('registration');
+    expect([param('from'), param('to'), param('user'), param('method'), param('result')]).toEqual([yesterday, today, alice.upn, 'email', null]);
+    expect(await page.getByLabel('User', { exact: true }).inputValue()).toBe(alice.upn);
+    expect(await page.getByLabel('From (UTC day)', { exact: true }).inputValue()).toBe(yesterday);
+    expect(await page.getByLabel('Method', { exact: true }).inputValue()).toBe('email');
+    expect(await page.getByLabel('Result', { exact: true }).count()).toBe(0);
+    await expect.poll(() => rows.filter({ hasText: alice.upn }).count()).toBeGreaterThan(0);
+    expect((await rows.allTextContents()).every((r) => r.includes(alice.upn))).toBe(true);
+    expect(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).toContain(`user=${encodeURIComponent(alice.upn)}`);
+
+    // a method only the registration report knows is dropped on the way back; the rest stays
+    await page.getByLabel('Method', { exact: true }).selectOption('mobilePhone');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => param('method')).toBe('mobilePhone');
+    await page.getByRole('link', { name: 'Password reset activity', exact: true }).click();
+    await expect.poll(() => title.textContent()).toBe('Password reset activity');
+    expect([param('tab'), param('from'), param('user'), param('method'), param('result')]).toEqual([null, yesterday, alice.upn, null, null]);
+    expect(await page.getByLabel('Method', { exact: true }).inputValue()).toBe('');
+    expect(await page.getByLabel('User', { exact: true }).inputValue()).toBe(alice.upn);
+    await expect.poll(() => rows.filter({ hasText: alice.upn }).count()).toBeGreaterThan(0);
+    expect((await rows.allTextContents()).every((r) => r.includes(alice.upn))).toBe(true);
+
+    // Reset filters clears them (and keeps the tab)
+    await page.getByRole('button', { name: 'Reset filters' }).click();
+    await expect.poll(() => param('user')).toBeNull();
+    expect(await page.getByLabel('User', { exact: true }).inputValue()).toBe('');
+    await expect.poll(() => rows.filter({ hasText: carol.upn }).count()).toBe(1);
+
+    // a hand-edited link with a method the report does not know shows the report unfiltered, not an error
+    await page.goto('/admin/reports?tab=registration&method=mobileSms');
+    await expect.poll(() => rows.filter({ hasText: alice.upn }).count()).toBeGreaterThan(0);
+    expect(await page.locator('.alert-error').count()).toBe(0);
     expect(portal.cspViolations(page)).toEqual([]);
     await page.context().close();
   }, 120_000);

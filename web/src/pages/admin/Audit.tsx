@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Alert, ErrorAlert } from '../../components/Alert';
 import { Checkbox, Field, SelectField } from '../../components/Field';
@@ -18,6 +18,10 @@ import { useUrlFilters } from './audit/urlFilters';
  * links to /api/v1/audit/events.csv with the same filters; Verify integrity walks the hash chain.
  * The applied filters and the page size live in the URL (?from=&to=&activity=…&top=), so a reload or
  * a shared link shows the same events and Back / Forward step through the filter states.
+ * The open event does too (?event=<id>): opening one pushes a history entry, so Back closes the pane,
+ * Forward reopens it, and a shared link opens the same event even when it is not on the page shown
+ * (the pane reads it by id). Focus moves to the pane when it opens and back to the row's button when
+ * it closes, by Close or by Back (to the table when that row is not on the page).
  */
 
 const PAGE_SIZES = [10, 50, 100, 200] as const;
@@ -37,12 +41,25 @@ function initiatorName(e: DirectoryAudit): string {
 
 export function Audit() {
   const { t } = useTranslation('admin-audit');
-  const { draft, setDraft, applied, apply: applyFilters, reset: resetFilters, params, setParam } = useUrlFilters<AuditFilters>(initialFilters, FILTER_KEYS);
+  const { draft, setDraft, applied, apply: applyFilters, reset: resetFilters, params, setOther } = useUrlFilters<AuditFilters>(initialFilters, FILTER_KEYS);
   const [bom, setBom] = useState(false);
   const asked = Number(params.get('top'));
   const pageSize = (PAGE_SIZES as readonly number[]).includes(asked) ? asked : DEFAULT_PAGE_SIZE;
-  const [selected, setSelected] = useState<string | null>(null);
+  const selected = params.get('event') || null;
+  const select = (id: string | null) => setOther({ event: id });
   const rowButtons = useRef(new Map<string, HTMLButtonElement>());
+  const tableRegion = useRef<HTMLDivElement>(null);
+  // the pane closed (Close, Back, a filter applied): focus returns to the row it was opened from
+  const wasSelected = useRef(selected);
+  useEffect(() => {
+    const before = wasSelected.current;
+    wasSelected.current = selected;
+    if (before === null || selected !== null) return;
+    const active = document.activeElement;
+    // only when focus was in the pane (now gone) or nowhere: a filter applied keeps focus on its button
+    if (active && active !== document.body && document.contains(active)) return;
+    (rowButtons.current.get(before) ?? tableRegion.current)?.focus();
+  }, [selected]);
   const [verify, setVerify] = useState<{ running: boolean; result: ChainVerification | null; error: unknown }>({ running: false, result: null, error: null });
 
   const firstPage = useMemo(() => {
@@ -58,13 +75,9 @@ export function Audit() {
   const apply = (ev: FormEvent) => {
     ev.preventDefault();
     if (rangeError) return;
-    setSelected(null);
-    applyFilters(draft);
+    applyFilters(draft, { event: null });
   };
-  const reset = () => {
-    resetFilters();
-    setSelected(null);
-  };
+  const reset = () => resetFilters({ event: null });
   const runVerify = () => {
     setVerify({ running: true, result: null, error: null });
     api
@@ -74,8 +87,8 @@ export function Audit() {
   };
   const closeDetails = () => {
     const id = selected;
-    setSelected(null);
-    if (id) rowButtons.current.get(id)?.focus();
+    select(null);
+    if (id) (rowButtons.current.get(id) ?? tableRegion.current)?.focus();
   };
 
   const csvHref = auditCsvHref(applied, bom);
@@ -146,7 +159,7 @@ export function Audit() {
       {loading ? <Loading /> : null}
       {data ? (
         <>
-          <div className="table-scroll" tabIndex={0} role="region" aria-label={t('audit.tableRegion')}>
+          <div className="table-scroll" tabIndex={0} role="region" aria-label={t('audit.tableRegion')} ref={tableRegion}>
             <table className="audit-table">
               <caption>{t('audit.caption', { count: data.value.length, n: formatNumber(data.value.length) })}</caption>
               <thead>
@@ -183,7 +196,7 @@ export function Audit() {
                           if (el) rowButtons.current.set(e.id, el);
                           else rowButtons.current.delete(e.id);
                         }}
-                        onClick={() => setSelected(selected === e.id ? null : e.id)}
+                        onClick={() => select(selected === e.id ? null : e.id)}
                       >
                         {e.activityDisplayName}
                         <span className="visually-hidden"> – {t('audit.showDetails')}</span>
@@ -204,9 +217,8 @@ export function Audit() {
               label={t('paging.size')}
               value={String(pageSize)}
               onChange={(e) => {
-                setSelected(null);
                 const n = Number(e.target.value);
-                setParam('top', n === DEFAULT_PAGE_SIZE ? null : String(n));
+                setOther({ top: n === DEFAULT_PAGE_SIZE ? null : String(n), event: null });
               }}
               options={PAGE_SIZES.map((n) => ({ value: String(n), label: formatNumber(n) }))}
             />

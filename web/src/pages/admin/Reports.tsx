@@ -13,7 +13,9 @@ import { useUrlFilters } from './audit/urlFilters';
  * The classic reports (reference §5.2): Password reset activity and Password reset registration
  * activity, as tabs (?tab=registration), with a date range and a user filter, cursor paging and the
  * CSV of the whole filtered range. The applied filters live in the URL next to the tab
- * (?tab=&from=&to=&user=&result=&method=): a reload or a shared link shows the same rows.
+ * (?tab=&from=&to=&user=&result=&method=): a reload or a shared link shows the same rows. Switching
+ * tabs keeps the applied filters both reports share (from, to, user) and the method when the other
+ * report knows it (email, security questions); the result filter is the reset report's own.
  */
 
 const PAGE_SIZE = 50;
@@ -22,6 +24,22 @@ const RESET_METHODS = ['email', 'mobileSms', 'mobileCall', 'officeCall', 'securi
 const REGISTRATION_METHODS = ['email', 'mobilePhone', 'alternateMobilePhone', 'officePhone', 'securityQuestions', 'authenticatorApp', 'recoveryCodes'] as const;
 
 type Tab = 'reset' | 'registration';
+
+/** The link to `tab`, with the applied filters that mean something there (see above). */
+function tabHref(tab: Tab, current: URLSearchParams): string {
+  const q = new URLSearchParams();
+  if (tab === 'registration') q.set('tab', 'registration');
+  for (const k of ['from', 'to', 'user'] as const) {
+    const v = current.get(k);
+    if (v !== null) q.set(k, v);
+  }
+  const method = current.get('method');
+  if (method && (tab === 'reset' ? RESET_METHODS : REGISTRATION_METHODS).some((m) => m === method)) q.set('method', method);
+  const result = current.get('result');
+  if (tab === 'reset' && result && RESET_RESULTS.some((r) => r === result)) q.set('result', result);
+  const s = q.toString();
+  return s ? `/admin/reports?${s}` : '/admin/reports';
+}
 
 interface Filters {
   from: string;
@@ -37,14 +55,19 @@ const initial = (): Filters => {
 };
 const FILTER_KEYS = ['from', 'to', 'user', 'result', 'method'] as const satisfies readonly (keyof Filters)[];
 
-/** The report endpoints' query for the form (the CSV takes the same). */
+/**
+ * The report endpoints' query for the form (the CSV takes the same). A result or method the report
+ * does not know (a hand-edited or old link) is left out rather than sent: the endpoint would refuse it.
+ */
 function filterParams(tab: Tab, f: Filters) {
+  const methods: readonly string[] = tab === 'reset' ? RESET_METHODS : REGISTRATION_METHODS;
+  const results: readonly string[] = RESET_RESULTS;
   return {
     from: isDay(f.from) ? f.from : undefined,
     to: isDay(f.to) ? f.to : undefined,
     user: f.user.trim(),
-    result: tab === 'reset' ? f.result : undefined,
-    method: f.method,
+    result: tab === 'reset' && results.includes(f.result) ? f.result : undefined,
+    method: methods.includes(f.method) ? f.method : undefined,
   };
 }
 
@@ -59,12 +82,12 @@ export function Reports() {
       <nav aria-label={t('reports.tabsLabel')}>
         <ul className="tabs">
           <li>
-            <Link to="/admin/reports" aria-current={tab === 'reset' ? 'page' : undefined}>
+            <Link to={tabHref('reset', params)} aria-current={tab === 'reset' ? 'page' : undefined}>
               {t('reports.reset.title')}
             </Link>
           </li>
           <li>
-            <Link to="/admin/reports?tab=registration" aria-current={tab === 'registration' ? 'page' : undefined}>
+            <Link to={tabHref('registration', params)} aria-current={tab === 'registration' ? 'page' : undefined}>
               {t('reports.registration.title')}
             </Link>
           </li>
@@ -77,7 +100,7 @@ export function Reports() {
 
 function ReportTab({ tab, title }: { tab: Tab; title: string }) {
   const { t } = useTranslation('admin-audit');
-  const { draft, setDraft, applied, apply: applyFilters } = useUrlFilters<Filters>(initial, FILTER_KEYS);
+  const { draft, setDraft, applied, apply: applyFilters, reset } = useUrlFilters<Filters>(initial, FILTER_KEYS);
   const [bom, setBom] = useState(false);
   const base = tab === 'reset' ? '/api/v1/reports/passwordResetActivity' : '/api/v1/reports/registrationActivity';
   const first = useMemo(() => withQuery(base, { ...filterParams(tab, applied), top: PAGE_SIZE }), [applied, base, tab]);
@@ -98,8 +121,8 @@ function ReportTab({ tab, title }: { tab: Tab; title: string }) {
       <p>{tab === 'reset' ? t('reports.reset.intro') : t('reports.registration.intro')}</p>
       <form className="card filters" onSubmit={apply} aria-label={t('filters.title')} noValidate>
         <div className="filter-grid">
-          <Field label={t('filters.from')} type="date" value={draft.from} onChange={set('from')} />
-          <Field label={t('filters.to')} type="date" value={draft.to} onChange={set('to')} error={rangeError} />
+          <Field label={t('filters.from')} type="date" value={draft.from} onChange={set('from')} max={draft.to || undefined} />
+          <Field label={t('filters.to')} type="date" value={draft.to} onChange={set('to')} min={draft.from || undefined} error={rangeError} />
           <Field label={t('filters.user')} hint={t('filters.userHint')} value={draft.user} onChange={set('user')} autoComplete="off" />
           {tab === 'reset' ? (
             <SelectField
@@ -118,6 +141,9 @@ function ReportTab({ tab, title }: { tab: Tab; title: string }) {
         </div>
         <div className="actions">
           <button type="submit">{t('filters.apply')}</button>
+          <button type="button" className="secondary" onClick={() => reset()}>
+            {t('filters.reset')}
+          </button>
         </div>
       </form>
 

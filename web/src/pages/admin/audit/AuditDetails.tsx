@@ -142,23 +142,25 @@ export function AuditDetails({ id, onClose }: { id: string; onClose: () => void 
           {e.additionalDetails.length === 0 ? (
             <p>{t('details.noAdditionalDetails')}</p>
           ) : (
-            <table>
-              <caption className="visually-hidden">{t('details.additionalDetails')}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t('field.key')}</th>
-                  <th scope="col">{t('field.value')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {e.additionalDetails.map((d, j) => (
-                  <tr key={`${d.key}-${j}`}>
-                    <th scope="row">{d.key}</th>
-                    <td className="wrap">{d.value}</td>
+            <div className="table-scroll">
+              <table>
+                <caption className="visually-hidden">{t('details.additionalDetails')}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('field.key')}</th>
+                    <th scope="col">{t('field.value')}</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {e.additionalDetails.map((d, j) => (
+                    <tr key={`${d.key}-${j}`}>
+                      <th scope="row">{d.key}</th>
+                      <td className="wrap">{d.value}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
         </>
       ) : null}
