@@ -47,10 +47,7 @@ describe.skipIf(!chromiumAvailable())('admin policy pages in the browser', () =>
     await portal?.close();
   });
 
-  const check = async (page: Page, name: string) => {
-    await portal.checkA11y(page, name);
-    await portal.screenshot(page, name);
-  };
+  const check = (page: Page, name: string) => portal.check(page, name);
   const admin = async (locale?: string) => {
     const page = await portal.newPage(locale ? { locale } : {});
     await portal.signIn(page, portal.tenant.adminUpn, portal.tenant.adminPassword);

@@ -121,6 +121,8 @@ export interface Portal {
   /** axe-core on the page as it is now (serious and critical violations fail), plus any CSP violation seen on the page */
   checkA11y(page: Page, name: string): Promise<void>;
   screenshot(page: Page, name: string): Promise<string>;
+  /** checkA11y then screenshot, under one name: what each page of a journey gets */
+  check(page: Page, name: string): Promise<void>;
   /** CSP violations the browser reported on this page so far */
   cspViolations(page: Page): string[];
   close(): Promise<void>;
@@ -217,6 +219,10 @@ export async function startPortal(): Promise<Portal> {
         await page.screenshot({ path: file, fullPage: true });
         return file;
       },
+      check: async (page, name) => {
+        await portal.checkA11y(page, name);
+        await portal.screenshot(page, name);
+      },
       cspViolations: (page) => [...(csp.get(page) ?? [])],
       close: async () => {
         await browser?.close();
@@ -239,5 +245,31 @@ export async function startPortal(): Promise<Portal> {
     await smtp.close();
     await sms.close();
     throw err;
+  }
+}
+
+/**
+ * After a reset: the old password is refused on the sign-in page (with the page's "incorrect" alert)
+ * and the new one signs in to /account. Throws naming what went wrong.
+ */
+export async function expectOnlyNewPassword(portal: Portal, upn: string, oldPassword: string, newPassword: string): Promise<void> {
+  const old = await portal.newPage();
+  try {
+    await old.goto('/signin');
+    await old.locator('input[autocomplete="username"]').fill(upn);
+    await old.locator('input[autocomplete="current-password"]').fill(oldPassword);
+    await old.getByRole('button', { name: 'Sign in' }).click();
+    const alert = old.getByRole('alert');
+    await alert.filter({ hasText: 'Your account or password is incorrect.' }).waitFor({ timeout: 15_000 });
+  } finally {
+    await old.context().close();
+  }
+  const fresh = await portal.newPage();
+  try {
+    await portal.signIn(fresh, upn, newPassword);
+    const path = new URL(fresh.url()).pathname;
+    if (!path.startsWith('/account')) throw new Error(`signing in with the new password of ${upn} ended on ${path}, not /account`);
+  } finally {
+    await fresh.context().close();
   }
 }

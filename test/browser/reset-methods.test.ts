@@ -8,7 +8,7 @@ import { listAuditEvents } from '../../src/store/audit-events.js';
 import { listSecurityAnswers } from '../../src/store/security-questions.js';
 import { listRecoveryCodes, listSoftwareOathMethods } from '../../src/store/software-oath.js';
 import type { User } from '../../src/store/users.js';
-import { chromiumAvailable, startPortal, type Portal } from './harness.js';
+import { chromiumAvailable, expectOnlyNewPassword, startPortal, type Portal } from './harness.js';
 
 /**
  * The reset wizard's other methods in Debian's Chromium (SQLite, the server's real clock): the
@@ -56,10 +56,7 @@ describe.skipIf(!chromiumAvailable())('reset wizard with the authenticator app, 
     await portal?.close();
   });
 
-  const check = async (page: Page, name: string) => {
-    await portal.checkA11y(page, name);
-    await portal.screenshot(page, name);
-  };
+  const check = (page: Page, name: string) => portal.check(page, name);
   const stepHeading = (page: Page, name: string) => page.getByRole('heading', { level: 2, name }).waitFor();
 
   /** What the server recorded about `user` (the audit chain), as "activity: reason". */
@@ -303,17 +300,7 @@ describe.skipIf(!chromiumAvailable())('reset wizard with the authenticator app, 
     // no recovery code was spent
     expect((await listRecoveryCodes(portal.services.db, alex.id)).filter((c) => c.usedAt === null)).toHaveLength(10);
 
-    const old = await portal.newPage();
-    await old.goto('/signin');
-    await old.locator('input[autocomplete="username"]').fill(upn);
-    await old.locator('input[autocomplete="current-password"]').fill(OLD);
-    await old.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => old.getByRole('alert').innerText()).toContain('Your account or password is incorrect.');
-    await old.context().close();
-    const fresh = await portal.newPage();
-    await portal.signIn(fresh, upn, NEW);
-    expect(new URL(fresh.url()).pathname.startsWith('/account')).toBe(true);
-    await fresh.context().close();
+    await expectOnlyNewPassword(portal, upn, OLD, NEW);
   }, 150_000);
 
   it('resets with a recovery code and the answers; the code is spent and refused a second time', async () => {

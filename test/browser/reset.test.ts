@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateSsprPolicy } from '../../src/domain/sspr-policy-update.js';
 import { systemContext } from '../../src/domain/tenants.js';
-import { chromiumAvailable, startPortal, type Portal } from './harness.js';
+import { chromiumAvailable, expectOnlyNewPassword, startPortal, type Portal } from './harness.js';
 
 /**
  * The self-service reset and unlock wizard in Debian's Chromium, against a real SMTP sink and SMS
@@ -64,10 +64,7 @@ describe.skipIf(!chromiumAvailable())('reset and unlock wizard in the browser', 
     return code!;
   };
   const stepHeading = (page: Page, name: string) => page.getByRole('heading', { level: 2, name }).waitFor();
-  const check = async (page: Page, name: string) => {
-    await portal.checkA11y(page, name);
-    await portal.screenshot(page, name);
-  };
+  const check = (page: Page, name: string) => portal.check(page, name);
 
   /** /reset or /unlock with ?upn=, the CAPTCHA solved in the page's worker, then Next. */
   async function identify(page: Page, path: '/reset' | '/unlock', upn: string, labels = { robot: "I'm not a robot", verified: 'Verified.', next: 'Next' }, shot?: string, keyboard = false) {
@@ -176,15 +173,7 @@ describe.skipIf(!chromiumAvailable())('reset and unlock wizard in the browser', 
     await check(page, 'reset-6-done');
 
     // the new password signs in, the old one does not
-    const old = await portal.newPage();
-    await old.goto('/signin');
-    await old.locator('input[autocomplete="username"]').fill(upn);
-    await old.locator('input[autocomplete="current-password"]').fill(OLD);
-    await old.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => old.getByRole('alert').innerText()).toContain('Your account or password is incorrect.');
-    const fresh = await portal.newPage();
-    await portal.signIn(fresh, upn, NEW);
-    expect(new URL(fresh.url()).pathname.startsWith('/account')).toBe(true);
+    await expectOnlyNewPassword(portal, upn, OLD, NEW);
   }, 120_000);
 
   it('unlock: /unlock preselects unlock; after two verifications the account is unlocked and the current password signs in', async () => {
