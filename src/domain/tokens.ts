@@ -9,6 +9,8 @@ export const ACCESS_TOKEN_LIFETIME_SECONDS = 3600;
 export const KEY_ROTATION_DAYS = 30;
 const ALG = 'RS256';
 const DAY = 86_400_000;
+/** Verified tokens remembered by their exact string (≈ 2 KB each with the claims). */
+const VERIFIED_CACHE_MAX = 4096;
 
 /** The audiences we accept: tokens for our own resource and tokens asked for "Graph". */
 export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
@@ -42,7 +44,15 @@ interface ActiveKey {
  */
 export class TokenService {
   private active: ActiveKey | undefined;
+  private loading: Promise<ActiveKey> | undefined;
   private readonly verifyKeys = new Map<string, JoseKey>();
+  /**
+   * Tokens whose signature, issuer and audience were checked, by their exact string, until they
+   * expire. An RS256 verification is the largest cost of a Graph read (BENCHMARKS.md, graph-read);
+   * a token's bytes cannot change, so only the time claims are checked again on a hit. What a token
+   * grants is still decided per request (auth.ts re-reads the user, the roles and the app).
+   */
+  private readonly verified = new Map<string, Readonly<JWTPayload & { tid: string }>>();
 
   constructor(private readonly deps: TokenDeps) {}
 
@@ -60,7 +70,15 @@ export class TokenService {
   }
 
   /** Verifies signature, expiry and audience; returns the payload or undefined. Never throws. */
-  async verify(token: string): Promise<(JWTPayload & { tid: string }) | undefined> {
+  async verify(token: string): Promise<Readonly<JWTPayload & { tid: string }> | undefined> {
+    const hit = this.verified.get(token);
+    if (hit) {
+      // jose's own rule with no clock tolerance: valid while nbf <= now < exp, in whole seconds
+      const now = Math.floor(this.deps.clock.now().getTime() / 1000);
+      if ((hit.nbf === undefined || hit.nbf <= now) && hit.exp !== undefined && hit.exp > now) return hit;
+      this.verified.delete(token);
+      return undefined;
+    }
     try {
       const { kid } = decodeProtectedHeader(token);
       if (typeof kid !== 'string') return undefined;
@@ -72,7 +90,13 @@ export class TokenService {
         currentDate: this.deps.clock.now(),
       });
       if (typeof payload.tid !== 'string' || payload.iss !== issuerFor(this.deps.publicUrl, payload.tid)) return undefined;
-      return payload as JWTPayload & { tid: string };
+      const claims = Object.freeze(payload as JWTPayload & { tid: string });
+      if (typeof claims.exp === 'number') {
+        // the oldest entry makes room (tokens come and go in about the order they were issued)
+        if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.delete(this.verified.keys().next().value!);
+        this.verified.set(token, claims);
+      }
+      return claims;
     } catch {
       return undefined;
     }
@@ -109,12 +133,19 @@ export class TokenService {
     return kid;
   }
 
-  private async signingKey(): Promise<ActiveKey> {
+  private signingKey(): Promise<ActiveKey> {
     const nowMs = this.deps.clock.now().getTime();
     // Re-read at most once a minute so another node's rotation is picked up.
     if (this.active && nowMs - this.active.loadedAt < 60_000 && nowMs - this.active.activeFrom < KEY_ROTATION_DAYS * DAY) {
-      return this.active;
+      return Promise.resolve(this.active);
     }
+    // One load at a time: sign-ins arriving together would otherwise each read, unseal and import
+    // the key, and on a fresh database each generate (and retire) a new RSA key.
+    this.loading ??= this.loadSigningKey(nowMs).finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  private async loadSigningKey(nowMs: number): Promise<ActiveKey> {
     const rows = await listPublishedKeys(this.deps.db, new Date(nowMs).toISOString());
     let current = rows.find((r) => r.retiredAt === null && Date.parse(r.activeFrom) <= nowMs);
     if (!current || nowMs - Date.parse(current.activeFrom) >= KEY_ROTATION_DAYS * DAY) {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
 import pg from 'pg';
 
 /**
@@ -542,7 +542,7 @@ export function openDatabase(url: string): DbHandle {
     // pin their plans and do not depend on these (BENCHMARKS.md, audit-queries).
     sqlite.pragma('analysis_limit = 400');
     sqlite.pragma('optimize = 0x10002');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     const close = async () => {
       try {
         if (sqlite.open) sqlite.pragma('optimize');
@@ -562,6 +562,32 @@ export function openDatabase(url: string): DbHandle {
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+/** Prepared statements kept per SQL text; Kysely's queries repeat a few hundred distinct texts. */
+const STATEMENT_CACHE_MAX = 500;
+
+/**
+ * Kysely prepares every query afresh; preparing costs about as much as running a keyed lookup
+ * (BENCHMARKS.md, graph-read). SQLite re-prepares a kept statement by itself when the schema
+ * changes. Kysely runs one query at a time on the connection, but a statement still being iterated
+ * (a stream) is not handed out again: that query gets a fresh one.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const kept = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      const cached = kept.get(text);
+      if (cached && !cached.busy) return cached;
+      const statement = sqlite.prepare(text);
+      if (!cached) {
+        if (kept.size >= STATEMENT_CACHE_MAX) kept.delete(kept.keys().next().value!);
+        kept.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 export const toBool = (v: boolean): Bool => (v ? 1 : 0);
