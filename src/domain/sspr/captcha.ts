@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { sha256, type SecretBox } from '../../lib/crypto.js';
-import type { Executor } from '../../store/database.js';
+import type { Db } from '../../store/database.js';
 import { useCaptcha } from '../../store/sspr.js';
 
 /**
@@ -52,8 +52,12 @@ const payloadSchema = z.object({
   solution: z.object({ counter: z.number().int().nonnegative(), derivedKey: z.string().max(256), time: z.number().optional() }),
 });
 
-/** Decodes the widget's payload (base64 JSON, or the JSON itself), verifies it and spends it. */
-export async function spendCaptcha(trx: Executor, deps: CaptchaDeps, captcha: string): Promise<void> {
+/**
+ * Decodes the widget's payload (base64 JSON, or the JSON itself), verifies it and spends it. The
+ * signature check (Web Crypto, on the threadpool) runs before the transaction: on SQLite a transaction
+ * holds the one connection, and every other request's queries would wait for the threadpool behind it.
+ */
+export async function spendCaptcha(db: Db, deps: CaptchaDeps, captcha: string): Promise<void> {
   const invalid = new AppError('sspr.captcha_invalid');
   let decoded: unknown;
   try {
@@ -70,5 +74,6 @@ export async function spendCaptcha(trx: Executor, deps: CaptchaDeps, captcha: st
   if (typeof exp !== 'string' || !(Date.parse(exp) > now.getTime())) throw invalid;
   const result = await verifySolution({ challenge, solution, deriveKey, ...secrets(deps.secretBox) });
   if (!result.verified) throw invalid;
-  if (!(await useCaptcha(trx, sha256(`altcha:${challenge.signature}`), exp, now.toISOString()))) throw invalid;
+  const key = sha256(`altcha:${challenge.signature}`);
+  if (!(await db.transaction().execute((trx) => useCaptcha(trx, key, exp, now.toISOString())))) throw invalid;
 }

@@ -74,7 +74,7 @@ export function decoyMethods(box: SecretBox, upn: string, policyMethods: readonl
 
 /** POST /api/v1/sspr/flows: CAPTCHA, eligibility in Azure's order, then a flow (a decoy for unknown users). */
 export async function startFlow(deps: SsprDeps, ctx: RequestContext, input: { userPrincipalName: string; captcha: string }): Promise<StartedFlow> {
-  await deps.db.transaction().execute((trx) => spendCaptcha(trx, deps, input.captcha));
+  await spendCaptcha(deps.db, deps, input.captcha);
   const upn = input.userPrincipalName.trim();
   const user = upn.length <= 256 ? await findUserByUpn(deps.db, upn) : undefined;
   const domain = upn.slice(upn.lastIndexOf('@') + 1);
