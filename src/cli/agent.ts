@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runAgent } from '../../agent/main.js';
 import { loadConfig } from '../config.js';
 import { resolveTenant } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
@@ -31,6 +30,8 @@ export function registerAgentCommands(program: Command, io: CliIo, env?: Record<
       process.once('SIGINT', onSignal);
       signal?.addEventListener('abort', onSignal, { once: true });
       try {
+        // loaded on demand: `serve` and the other commands need neither the agent nor its LDAP client
+        const { runAgent } = await import('../../agent/main.js');
         await runAgent({ url: opts.url!, tokenFile: opts.tokenFile!, config: opts.config!, caFile: opts.caFile ?? null, ...(opts.stateFile ? { stateFile: opts.stateFile } : {}) }, stop.signal);
       } finally {
         process.off('SIGTERM', onSignal);

@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { InlineImage } from './templates/index.js';
 
 export interface MailMessage {
@@ -30,14 +30,19 @@ export interface SmtpMailerOptions {
 export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
   // Timeouts bound how long one message can hold its outbox lease; parameters in the URL win.
   const connectionTimeout = options.connectionTimeoutMs ?? 15_000;
-  const transport = nodemailer.createTransport(
-    { url: options.url, connectionTimeout, greetingTimeout: connectionTimeout, socketTimeout: options.socketTimeoutMs ?? 30_000 },
-    { from: options.from },
-  );
+  // nodemailer is loaded with the first message, not at start-up (it is ~40 modules the server may not need for a while)
+  let transport: Promise<Transporter> | undefined;
+  const open = (): Promise<Transporter> =>
+    (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport(
+        { url: options.url, connectionTimeout, greetingTimeout: connectionTimeout, socketTimeout: options.socketTimeoutMs ?? 30_000 },
+        { from: options.from },
+      ),
+    ));
   return {
     transport: 'smtp',
     async send(m) {
-      await transport.sendMail({
+      await (await open()).sendMail({
         to: m.to,
         subject: m.subject,
         text: m.text,
@@ -50,7 +55,7 @@ export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
         disableUrlAccess: true,
       });
     },
-    close: () => transport.close(),
+    close: () => void transport?.then((t) => t.close()),
   };
 }
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AppError } from '../errors.js';
 import { findDuplicateKey } from '../lib/json-duplicates.js';
 import type { Services } from '../services.js';
@@ -11,8 +11,10 @@ import { sendError, toAppError } from './errors.js';
 import { serializeRequest } from './log-redaction.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { registerRoutes } from './routes/index.js';
-import { openApiRoute, registerOpenApi } from './openapi.js';
+import { documentOnlyCompilers, openApiRoute, registerOpenApi } from './openapi.js';
 import { POSTERN_VERSION } from '../version.js';
+
+type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 
 export interface AppOptions {
   /** false: no logging (most tests) */
@@ -44,6 +46,8 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
+    // Fastify's types describe Ajv's factory; at run time any factory returning a compiler will do
+    schemaController: { compilersFactory: documentOnlyCompilers as unknown as CompilersFactory },
   }) as unknown as FastifyInstance;
 
   const metrics = createMetrics();

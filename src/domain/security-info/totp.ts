@@ -1,5 +1,4 @@
 import { generateSecret, generateURI, verify } from 'otplib';
-import QRCode from 'qrcode';
 import { AppError } from '../../errors.js';
 import type { Executor } from '../../store/database.js';
 import { acceptOathStep, deleteConfirmedSoftwareOath, deletePendingSoftwareOath, insertSoftwareOathMethod, listSoftwareOathMethods, type SoftwareOathMethod } from '../../store/software-oath.js';
@@ -35,6 +34,8 @@ export async function startAuthenticatorRegistration(deps: SecurityInfoDeps, me:
     return user.userPrincipalName;
   });
   const otpauthUri = generateURI({ issuer: tenant.displayName, label, secret, period: TOTP_PERIOD, digits: 6, algorithm: 'sha1' });
+  // loaded on first enrolment: qrcode and its PNG encoder are a sizeable share of start-up otherwise
+  const { default: QRCode } = await import('qrcode');
   const qrCodeSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return { id, secret, otpauthUri, qrCodeSvg };
 }
