@@ -23,16 +23,16 @@
  * BENCH_SERVER_NODE_FLAGS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', written when the server stops),
  * ARGON2_MEMORY_KIB / ARGON2_ITERATIONS / ARGON2_PARALLELISM (the server's parameters).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { createArgon2Hasher } from '../src/domain/hasher.js';
 import { createTenant, systemContext } from '../src/domain/tenants.js';
 import { createServices } from '../src/services.js';
 import { migrateToLatest } from '../src/store/migrate.js';
+import { pick, startServeChild, type ServeChild } from './lib/serve-child.js';
 
 // the raw side uses the server's pool size (src/main.ts); libuv reads it when the pool first starts,
 // which is after the imports above (they read files synchronously); on ≤ 4 cores it is 4 either way
@@ -45,13 +45,9 @@ const WARMUP_SECONDS = 1;
 const TARGET = 0.95;
 const cores = availableParallelism();
 const password = 'Quokka-Vortex-Lantern-8';
-const root = resolve(import.meta.dirname, '..');
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-function pick(env: NodeJS.ProcessEnv, keys: string[]): Record<string, string> {
-  return Object.fromEntries(keys.filter((k) => env[k] !== undefined).map((k) => [k, env[k]!]));
-}
 
 /** utime + stime of a process in ms (Linux /proc, 10 ms ticks). */
 function cpuMsOf(pid: number, task = ''): number {
@@ -93,35 +89,6 @@ Object.assign(serverEnv, {
   ARGON2_PARALLELISM: String(serverConfig.argon2.parallelism),
 });
 
-function startServer(): Promise<{ base: URL; pid: number; stop: () => Promise<void> }> {
-  const flags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
-  const env = { ...pick(process.env, ['PATH', 'HOME', 'TMPDIR']), ...serverEnv };
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'src/main.ts', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-  let err = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-  return new Promise((ok, fail) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`server did not start:\n${out}\n${err}`)), 60_000);
-    child.once('exit', (code) => fail(new Error(`server exited (${code}):\n${out}\n${err}`)));
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      ok({
-        base: new URL(m[1]!),
-        pid: child.pid!,
-        stop: async () => {
-          child.kill('SIGTERM');
-          const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          await exited;
-          clearTimeout(killer);
-        },
-      });
-    });
-  });
-}
 
 /**
  * Closed loop over `clients` keep-alive sockets: each sends the prepared request again as soon as a
@@ -163,7 +130,7 @@ function load(base: URL, request: Buffer, clients: number, start: number, end: n
   return Promise.all(Array.from({ length: clients }, one)).then(() => counted);
 }
 
-let server: Awaited<ReturnType<typeof startServer>> | undefined;
+let server: ServeChild | undefined;
 try {
   // seed: one tenant, its admin's password hashed with the server's parameters
   const services = createServices(loadConfig(serverEnv));
@@ -179,7 +146,7 @@ try {
   } finally {
     await services.close();
   }
-  server = await startServer();
+  server = await startServeChild(serverEnv);
   const body = new URLSearchParams({ grant_type: 'password', client_id: '14d82eec-204b-4c2f-b7e8-296a70dab67e', username: upn, password, scope: 'https://graph.microsoft.com/.default' }).toString();
   const request = Buffer.from(
     `POST /${tenantId}/oauth2/v2.0/token HTTP/1.1\r\nHost: ${server.base.host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -23,10 +23,9 @@
  * accounts, default 1500; each resets once), BENCH_SERVER_NODE_FLAGS (e.g. '--cpu-prof
  * --cpu-prof-dir=/tmp/prof'; the profile is written when the server stops). Prints one JSON line.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { solveChallenge, type Challenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/sha';
@@ -39,6 +38,7 @@ import { createServices } from '../src/services.js';
 import { upsertEmailMethod } from '../src/store/auth-methods.js';
 import { migrateToLatest } from '../src/store/migrate.js';
 import { startSmtpSink, type ReceivedMail } from '../test/helpers/smtp-sink.js';
+import { pick, startServeChild, type ServeChild } from './lib/serve-child.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
@@ -50,7 +50,6 @@ const cores = availableParallelism();
 const OLD_PASSWORD = 'Zephyr-Marmot-Quill-47';
 const NEW_PASSWORD = 'Copper-Heron-Lattice-93';
 const SSPR = '/api/v1/sspr';
-const root = resolve(import.meta.dirname, '..');
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** utime + stime of a process, in ms (Linux /proc; clock ticks of 10 ms). */
@@ -76,9 +75,6 @@ const serverEnv: Record<string, string> = {
 const serverConfig = loadConfig({ ...serverEnv, ...pick(process.env, ['ARGON2_MEMORY_KIB', 'ARGON2_ITERATIONS', 'ARGON2_PARALLELISM']) });
 Object.assign(serverEnv, { ARGON2_MEMORY_KIB: String(serverConfig.argon2.memoryCost), ARGON2_ITERATIONS: String(serverConfig.argon2.timeCost), ARGON2_PARALLELISM: String(serverConfig.argon2.parallelism) });
 
-function pick(env: NodeJS.ProcessEnv, keys: string[]): Record<string, string> {
-  return Object.fromEntries(keys.filter((k) => env[k] !== undefined).map((k) => [k, env[k]!]));
-}
 
 /** Accounts with a verified email method; seeded with cheap hashing (a reset never reads the old hash). */
 async function seed(): Promise<{ upn: string; address: string }[]> {
@@ -102,37 +98,6 @@ async function seed(): Promise<{ upn: string; address: string }[]> {
   }
 }
 
-function startServer(): Promise<{ base: string; pid: number; stop: () => Promise<void> }> {
-  const flags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
-  const env = { ...pick(process.env, ['PATH', 'HOME', 'TMPDIR']), ...serverEnv };
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'src/main.ts', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-  let err = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-  return new Promise((ok, fail) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`server did not start:\n${out}\n${err}`)), 60_000);
-    child.once('exit', (code) => fail(new Error(`server exited (${code}):\n${out}\n${err}`)));
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      ok({
-        base: m[1]!,
-        pid: child.pid!,
-        stop: async () => {
-          const t = Date.now();
-          child.kill('SIGTERM');
-          const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-          await exited;
-          clearTimeout(killer);
-          process.stderr.write(`sspr-reset: server stopped in ${round((Date.now() - t) / 1000)} s${child.signalCode === 'SIGKILL' ? ' (killed)' : ''}\n`);
-        },
-      });
-    });
-  });
-}
 
 /** Codes arrive at the sink; each flow waits for the first 8-digit code mailed to its address. */
 const waiting = new Map<string, (code: string) => void>();
@@ -201,15 +166,15 @@ async function reset(base: string, user: { upn: string; address: string }): Prom
   await timed('password', post(`/flows/${flowId}/password`, { newPassword: NEW_PASSWORD }, 200));
 }
 
-let server: Awaited<ReturnType<typeof startServer>> | undefined;
+let server: ServeChild | undefined;
 try {
   let t = Date.now();
   const users = await seed();
   process.stderr.write(`sspr-reset: seeded ${USERS} accounts in ${round((Date.now() - t) / 1000)} s\n`);
   t = Date.now();
-  server = await startServer();
+  server = await startServeChild(serverEnv, { killAfterMs: 10_000 });
   process.stderr.write(`sspr-reset: server up in ${round((Date.now() - t) / 1000)} s\n`);
-  const base = server.base;
+  const base = server.base.origin;
 
   // the limit: raw argon2id hashes per second, the server's parameters, one per core at a time
   // (the hasher's own semaphore), measured while the server idles
@@ -303,7 +268,8 @@ try {
   );
   process.exitCode = ratio >= LIMIT ? 0 : 1;
 } finally {
-  await server?.stop();
+  const stopped = await server?.stop();
+  if (stopped) process.stderr.write(`sspr-reset: server stopped in ${round(stopped.seconds)} s${stopped.killed ? ' (killed)' : ''}\n`);
   await smtp.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+/** The repository root (bench/lib/..). */
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+
+/** The named variables of `env` that are set. */
+export function pick(env: NodeJS.ProcessEnv, keys: string[]): Record<string, string> {
+  return Object.fromEntries(keys.filter((k) => env[k] !== undefined).map((k) => [k, env[k]!]));
+}
+
+export interface ServeChild {
+  /** http://host:port the server said it listens on */
+  base: URL;
+  pid: number;
+  /** SIGTERM, SIGKILL after `killAfterMs`; says whether it had to be killed */
+  stop(): Promise<{ seconds: number; killed: boolean }>;
+}
+
+/**
+ * `postern serve` (src/main.ts under tsx) as a child process with only `env` (plus PATH, HOME, TMPDIR),
+ * resolved once it logs "listening on http://…". BENCH_SERVER_NODE_FLAGS (e.g. --cpu-prof) go to its node.
+ */
+export function startServeChild(env: Record<string, string>, options: { killAfterMs?: number; startTimeoutMs?: number } = {}): Promise<ServeChild> {
+  const flags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'src/main.ts', 'serve'], {
+    cwd: REPO_ROOT,
+    env: { ...pick(process.env, ['PATH', 'HOME', 'TMPDIR']), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+  return new Promise((ok, fail) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${out}\n${err}`)), options.startTimeoutMs ?? 60_000);
+    child.once('exit', (code) => fail(new Error(`server exited (${code}):\n${out}\n${err}`)));
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      ok({
+        base: new URL(m[1]!),
+        pid: child.pid!,
+        stop: async () => {
+          const started = Date.now();
+          child.kill('SIGTERM');
+          const killer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 15_000);
+          await exited;
+          clearTimeout(killer);
+          return { seconds: (Date.now() - started) / 1000, killed: child.signalCode === 'SIGKILL' };
+        },
+      });
+    });
+  });
+}
