@@ -1,7 +1,7 @@
 /**
- * src/contracts: the JSON shapes the Postern API answers, as types only and with no imports, so the
- * server (which builds them) and the web portals (which read them) check against one definition.
- * Nothing here may import anything: the web app's compiler reads these files without Node's types.
+ * src/contracts: the JSON shapes the Postern API answers, as types only, so the server (which builds
+ * them) and the web portals (which read them) check against one definition. Nothing here may import
+ * anything but another contract: the web app's compiler reads these files without Node's types.
  */
 
 export type SsprMethod = 'email' | 'mobileSms' | 'mobileCall' | 'officeCall' | 'securityQuestions' | 'appCode' | 'appNotification';

@@ -2,9 +2,8 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { recordAudit, type RequestContext } from '../audit.js';
 import { setLastConfirmedAt } from '../../store/auth-methods.js';
 import { loadMe, type Me, type SecurityInfoDeps } from './events.js';
-import { loadSnapshot, type RegistrationStatus, type UsableMethod } from './status.js';
-import type { SsprMethod } from '../sspr-policy.js';
-import type { PhoneType } from '../../store/auth-methods.js';
+import { loadSnapshot } from './status.js';
+import type { SecurityInfoView } from '../../contracts/security-info.js';
 
 /** "adele@contoso.com" → "a***@contoso.com" */
 export function maskEmail(address: string): string {
@@ -21,19 +20,7 @@ export function maskPhone(e164: string): string {
   return `+${parsed?.countryCallingCode ?? '?'} •••• ••• ${tail}`;
 }
 
-export interface SecurityInfoView {
-  email: { address: string; verifiedDateTime: string } | null;
-  phones: { type: PhoneType; number: string; verifiedDateTime: string | null }[];
-  securityQuestions: { registered: number };
-  authenticatorApp: { registered: boolean; createdDateTime: string | null };
-  recoveryCodes: { total: number; remaining: number };
-  policy: { ssprEnabled: boolean; methodsRequired: 1 | 2; methods: SsprMethod[]; securityQuestionsToRegister: number; isAdmin: boolean };
-  usableMethods: UsableMethod[];
-  isRegistered: boolean;
-  registrationRequired: boolean;
-  registrationReason: RegistrationStatus['reason'];
-  lastConfirmedDateTime: string | null;
-}
+export type { SecurityInfoView };
 
 /** GET /api/v1/me/security-info: what is registered (masked), what the policy asks, whether registration is due. */
 export async function getSecurityInfo(deps: SecurityInfoDeps, me: Me): Promise<SecurityInfoView> {
