@@ -2,19 +2,31 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { AppError } from '../errors.js';
 import { findDuplicateKey } from '../lib/json-duplicates.js';
 import type { Services } from '../services.js';
 import { sendError, toAppError } from './errors.js';
 import { serializeRequest } from './log-redaction.js';
+import { securityHeaders } from './security-headers.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { registerRoutes } from './routes/index.js';
 import { documentOnlyCompilers, openApiRoute, registerOpenApi } from './openapi.js';
 import { POSTERN_VERSION } from '../version.js';
 
 type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+
+/**
+ * One log line per request, written when it is answered and naming the request (Fastify's default
+ * writes a second line on arrival: half of the logging cost of a Graph read, BENCHMARKS.md).
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
 
 export interface AppOptions {
   /** false: no logging (most tests) */
@@ -45,6 +57,7 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     trustProxy: config.trustProxy,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    logController: new OneLinePerRequest(),
     return503OnClosing: true,
     // Fastify's types describe Ajv's factory; at run time any factory returning a compiler will do
     schemaController: { compilersFactory: documentOnlyCompilers as unknown as CompilersFactory },
@@ -53,22 +66,6 @@ export async function createApp(services: Services, options: AppOptions = {}): P
   const metrics = createMetrics();
   app.decorate('metrics', metrics);
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        formAction: ["'self'"],
-        // only meaningful (and only harmless) when we are served over https
-        upgradeInsecureRequests: config.publicUrl.startsWith('https://') ? [] : null,
-      },
-    },
-    hsts: config.publicUrl.startsWith('https://'),
-  });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
 
@@ -96,14 +93,18 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     return done(null, parsed);
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    void reply.header('request-id', request.id);
+  // the security headers (worked out once: src/http/security-headers.ts) and the request id, on every answer
+  const headers = securityHeaders(config.publicUrl);
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(headers).header('request-id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   app.setErrorHandler((err, request, reply) => {

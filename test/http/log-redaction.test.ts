@@ -41,4 +41,22 @@ describe('request logs', () => {
       await app.close();
     }
   });
+
+  it('writes one line per request, when it is answered, with its status and time', async () => {
+    const lines: string[] = [];
+    const app = await createApp(ctx.services, { logLevel: 'info', logStream: { write: (line) => lines.push(line) } });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/v1.0/users?$top=1' });
+      expect(res.statusCode).toBe(401);
+      const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e['reqId'] === res.headers['request-id']);
+      expect(entries).toHaveLength(1);
+      const [entry] = entries as [{ msg: string; req: { method: string; url: string }; res: { statusCode: number }; responseTime: number }];
+      expect(entry.msg).toBe('request completed');
+      expect(entry.req).toMatchObject({ method: 'GET', url: '/v1.0/users?$top=1' });
+      expect(entry.res.statusCode).toBe(401);
+      expect(entry.responseTime).toBeGreaterThanOrEqual(0);
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -10,7 +10,7 @@ import type { Services } from '../../services.js';
  * wizard and the admin pages). Hashed assets under /assets/ are cached for a year; every portal path
  * answers index.html, uncached, and the client's router draws the page. The security headers
  * (strict CSP without inline script, frame-ancestors 'none', Referrer-Policy no-referrer, nosniff)
- * come from the helmet registration in app.ts and apply here as to the API.
+ * come from the onRequest hook in app.ts (src/http/security-headers.ts) and apply here as to the API.
  */
 
 /** The first path segments that belong to the portals' router (web/src/app.tsx). */

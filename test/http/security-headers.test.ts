@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestContext, type TestContext } from '../helpers/context.js';
+
+/**
+ * src/http/security-headers.ts: the security headers are worked out once at start-up and copied onto
+ * every answer — successes, errors raised before and after authentication, unknown paths, bodies
+ * that fail to parse — and depend on whether PUBLIC_URL is https (HSTS, upgrade-insecure-requests).
+ */
+const COMMON = {
+  'content-security-policy':
+    "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'none';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self';connect-src 'self'",
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+};
+
+describe('security headers', () => {
+  let plain: TestContext;
+  let https: TestContext;
+  beforeAll(async () => {
+    plain = await createTestContext('sqlite');
+    https = await createTestContext('sqlite', { env: { PUBLIC_URL: 'https://id.contoso.test' } });
+  });
+  afterAll(async () => {
+    await plain?.close();
+    await https?.close();
+  });
+
+  const requests = [
+    { name: 'a health check', method: 'GET', url: '/healthz', status: 200 },
+    { name: 'an unknown path', method: 'GET', url: '/no-such-thing', status: 404 },
+    { name: 'a Graph call without a token', method: 'GET', url: '/v1.0/users', status: 401 },
+    { name: 'a body that is not JSON', method: 'POST', url: '/api/v1/sspr/flows', status: 400, payload: '{"a":', contentType: 'application/json' },
+  ] as const;
+
+  it.each(requests)('$name gets every header, over http', async (r) => {
+    const res = await plain.app.inject({ method: r.method, url: r.url, ...('payload' in r ? { payload: r.payload, headers: { 'content-type': r.contentType } } : {}) });
+    expect(res.statusCode).toBe(r.status);
+    for (const [name, value] of Object.entries(COMMON)) expect(res.headers[name], name).toBe(value);
+    expect(res.headers['strict-transport-security']).toBeUndefined();
+    expect(res.headers['request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('over https adds HSTS and upgrade-insecure-requests', async () => {
+    const res = await https.app.inject({ method: 'GET', url: '/healthz' });
+    expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    expect(res.headers['content-security-policy']).toBe(COMMON['content-security-policy'].replace("style-src 'self';", "style-src 'self';upgrade-insecure-requests;"));
+    for (const [name, value] of Object.entries(COMMON)) if (name !== 'content-security-policy') expect(res.headers[name], name).toBe(value);
+  });
+
+  it('gives each answer its own request id, and copies the headers rather than sharing them', async () => {
+    const a = await plain.app.inject({ method: 'GET', url: '/healthz' });
+    const b = await plain.app.inject({ method: 'GET', url: '/healthz' });
+    expect(a.headers['request-id']).not.toBe(b.headers['request-id']);
+    expect(b.headers['x-frame-options']).toBe('SAMEORIGIN');
+  });
+});
