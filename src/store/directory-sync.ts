@@ -1,3 +1,4 @@
+import { principalsChanged } from './principal-changes.js';
 import type { Executor, UsersTable } from './database.js';
 import type { DailyCountKey } from './audit-counts.js';
 import { fromBool } from './database.js';
@@ -141,11 +142,13 @@ export async function insertMemberships(db: Executor, rows: { tenantId: string; 
       .insertInto('group_members')
       .values(part.map((m) => ({ tenant_id: m.tenantId, group_id: m.groupId, member_id: m.userId, member_type: 'user' as const, created_at: m.createdAt })))
       .execute();
+    principalsChanged();
   }
 }
 
 export async function deleteMembership(db: Executor, tenantId: string, groupId: string, userId: string): Promise<void> {
   await db.deleteFrom('group_members').where('tenant_id', '=', tenantId).where('group_id', '=', groupId).where('member_id', '=', userId).execute();
+  principalsChanged();
 }
 
 /** Marks these users and groups as seen by the run. */
@@ -176,6 +179,7 @@ export async function disableUsers(db: Executor, tenantId: string, ids: readonly
       .where('tenant_id', '=', tenantId)
       .where('id', 'in', part)
       .execute();
+    principalsChanged();
     await endSessions(db, part, at);
   }
 }
@@ -194,6 +198,7 @@ export type SyncedUserUpdate = Partial<Pick<UsersTable,
 
 export async function updateSyncedUser(db: Executor, tenantId: string, id: string, values: SyncedUserUpdate, at: string): Promise<void> {
   await db.updateTable('users').set({ ...values, updated_at: at }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  principalsChanged();
 }
 
 export async function insertSyncedGroup(
@@ -229,6 +234,7 @@ export async function updateSyncedGroup(
 ): Promise<void> {
   if (Object.keys(values).length === 0) return;
   await db.updateTable('groups').set(values).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  principalsChanged();
 }
 
 /** `incrementDailyCount` (store/audit-counts.ts) by n at once: one upsert per kind of event in a sync batch. */

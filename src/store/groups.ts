@@ -1,3 +1,4 @@
+import { principalsChanged } from './principal-changes.js';
 import type { Executor, GroupsTable } from './database.js';
 import { fromBool, toBool } from './database.js';
 import { filterCondition, type ListFilter, type ListQuery } from './filters.js';
@@ -70,6 +71,7 @@ export async function updateGroup(db: Executor, tenantId: string, id: string, pa
   if (patch.mailEnabled !== undefined) values.mail_enabled = toBool(patch.mailEnabled);
   if (Object.keys(values).length === 0) return;
   await db.updateTable('groups').set(values).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  principalsChanged();
 }
 
 /** Deletes the group, its member rows, its own memberships in other groups and the roles assigned to it. */
@@ -77,6 +79,7 @@ export async function deleteGroup(db: Executor, tenantId: string, id: string): P
   await db.deleteFrom('role_assignments').where('tenant_id', '=', tenantId).where('principal_id', '=', id).execute();
   await db.deleteFrom('group_members').where('tenant_id', '=', tenantId).where((eb) => eb.or([eb('group_id', '=', id), eb('member_id', '=', id)])).execute();
   await db.deleteFrom('groups').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  principalsChanged();
 }
 
 /** Filterable group properties and the column behind each. */
@@ -112,10 +115,12 @@ export async function insertGroupMember(db: Executor, m: { tenantId: string; gro
     .insertInto('group_members')
     .values({ tenant_id: m.tenantId, group_id: m.groupId, member_id: m.member.id, member_type: m.member.type, created_at: m.createdAt })
     .execute();
+  principalsChanged();
 }
 
 export async function deleteGroupMember(db: Executor, tenantId: string, groupId: string, memberId: string): Promise<void> {
   await db.deleteFrom('group_members').where('tenant_id', '=', tenantId).where('group_id', '=', groupId).where('member_id', '=', memberId).execute();
+  principalsChanged();
 }
 
 export async function findGroupMember(db: Executor, tenantId: string, groupId: string, memberId: string): Promise<MemberRef | undefined> {

@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
+import { principalsChanged } from './principal-changes.js';
 import type { Executor } from './database.js';
+import { precompiled } from './precompiled.js';
 
 export interface RoleAssignment {
   id: string;
@@ -22,6 +24,7 @@ export async function insertRoleAssignment(db: Executor, a: RoleAssignment): Pro
       created_at: a.createdDateTime,
     })
     .execute();
+  principalsChanged();
 }
 
 /**
@@ -31,29 +34,30 @@ export async function insertRoleAssignment(db: Executor, a: RoleAssignment): Pro
  */
 export async function listRoleIdsOfPrincipal(db: Executor, tenantId: string, principalId: string): Promise<string[]> {
   const id = principalId.toLowerCase();
-  const rows = await db
+  // two keyed lookups rather than one query with `or`: SQLite cannot use the principal index across
+  // the `or` and scanned the tenant's assignments on every authenticated request
+  const [direct, viaGroups] = [await directRoles(db, tenantId, id), await groupRoles(db, tenantId, tenantId, id)];
+  return [...new Set([...direct, ...viaGroups].map((r) => r.role_definition_id))];
+}
+
+const directRoles = precompiled((db: Executor, tenantId: string, principalId: string) =>
+  db.selectFrom('role_assignments').select('role_definition_id').where('principal_id', '=', principalId).where('tenant_id', '=', tenantId),
+);
+const groupRoles = precompiled((db: Executor, tenantId: string, memberTenantId: string, memberId: string) =>
+  db
     .selectFrom('role_assignments')
     .select('role_definition_id')
     .where('tenant_id', '=', tenantId)
-    .where((eb) =>
-      eb.or([
-        eb('principal_id', '=', id),
-        eb(
-          'principal_id',
-          'in',
-          eb
-            .selectFrom('group_members')
-            .innerJoin('groups', 'groups.id', 'group_members.group_id')
-            .select('group_members.group_id')
-            .where('group_members.tenant_id', '=', tenantId)
-            .where('group_members.member_id', '=', id)
-            .where('groups.is_assignable_to_role', '=', 1),
-        ),
-      ]),
-    )
-    .execute();
-  return [...new Set(rows.map((r) => r.role_definition_id))];
-}
+    .where('principal_id', 'in', (eb) =>
+      eb
+        .selectFrom('group_members')
+        .innerJoin('groups', 'groups.id', 'group_members.group_id')
+        .select('group_members.group_id')
+        .where('group_members.member_id', '=', memberId)
+        .where('group_members.tenant_id', '=', memberTenantId)
+        .where('groups.is_assignable_to_role', '=', 1),
+    ),
+);
 
 export interface RoleAssignmentQuery {
   principalId?: string | undefined;
@@ -75,6 +79,7 @@ export async function findRoleAssignment(db: Executor, tenantId: string, id: str
 
 export async function deleteRoleAssignment(db: Executor, tenantId: string, id: string): Promise<void> {
   await db.deleteFrom('role_assignments').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  principalsChanged();
 }
 
 function toAssignment(r: {

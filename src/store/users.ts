@@ -1,7 +1,9 @@
 import type { Selectable } from 'kysely';
+import { principalsChanged } from './principal-changes.js';
 import type { Executor, UsersTable } from './database.js';
 import { fromBool, toBool } from './database.js';
 import { filterCondition, type ListFilter, type ListQuery } from './filters.js';
+import { precompiled } from './precompiled.js';
 
 export type PasswordSource = 'cloud' | 'hashSync' | 'passThrough';
 
@@ -60,24 +62,53 @@ export async function insertUser(db: Executor, u: User): Promise<void> {
   await db.insertInto('users').values(toRow(u)).execute();
 }
 
+// every authenticated request and sign-in reads a user by one of these: built once (src/store/precompiled.ts)
+const userByTenantAnd = {
+  id: precompiled((db: Executor, tenantId: string, id: string) => db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).limit(1)),
+  upn_key: precompiled((db: Executor, tenantId: string, key: string) => db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('upn_key', '=', key).limit(1)),
+};
+const userByUpnKey = precompiled((db: Executor, key: string) => db.selectFrom('users').selectAll().where('upn_key', '=', key).limit(1));
+
 export async function findUserById(db: Executor, tenantId: string, id: string): Promise<User | undefined> {
-  const row = await db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id.toLowerCase()).executeTakeFirst();
+  const [row] = await userByTenantAnd.id(db, tenantId, id.toLowerCase());
   return row && toUser(row);
+}
+
+/** What a bearer token's check needs of its user: a narrow read (every authenticated request makes it). */
+export interface TokenUser {
+  id: string;
+  userPrincipalName: string;
+  displayName: string;
+  accountEnabled: boolean;
+  signInSessionsValidFrom: string;
+}
+
+const tokenUserById = precompiled((db: Executor, tenantId: string, id: string) =>
+  db
+    .selectFrom('users')
+    .select(['id', 'user_principal_name', 'display_name', 'account_enabled', 'sign_in_sessions_valid_from'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .limit(1),
+);
+
+export async function findTokenUser(db: Executor, tenantId: string, id: string): Promise<TokenUser | undefined> {
+  const [r] = await tokenUserById(db, tenantId, id.toLowerCase());
+  return r && { id: r.id, userPrincipalName: r.user_principal_name, displayName: r.display_name, accountEnabled: fromBool(r.account_enabled), signInSessionsValidFrom: r.sign_in_sessions_valid_from };
 }
 
 /** By UPN across all tenants: the UPN's domain already selects the tenant. */
 export async function findUserByUpn(db: Executor, upn: string): Promise<User | undefined> {
   // no UPN holds a NUL, and PostgreSQL refuses one in a text parameter (a 500 instead of "no such user")
   if (upn.includes('\u0000')) return undefined;
-  const row = await db.selectFrom('users').selectAll().where('upn_key', '=', upn.toLowerCase()).executeTakeFirst();
+  const [row] = await userByUpnKey(db, upn.toLowerCase());
   return row && toUser(row);
 }
 
 /** Graph's `users/{id | userPrincipalName}`. */
 export async function findUserByIdOrUpn(db: Executor, tenantId: string, key: string): Promise<User | undefined> {
   if (key.includes('\u0000')) return undefined;
-  const column = key.includes('@') ? 'upn_key' : 'id';
-  const row = await db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where(column, '=', key.toLowerCase()).executeTakeFirst();
+  const [row] = await userByTenantAnd[key.includes('@') ? 'upn_key' : 'id'](db, tenantId, key.toLowerCase());
   return row && toUser(row);
 }
 
@@ -103,6 +134,7 @@ export async function updateUser(db: Executor, tenantId: string, id: string, pat
   }
   if (patch.onPremisesImmutableId !== undefined) values.on_premises_immutable_id = patch.onPremisesImmutableId;
   await db.updateTable('users').set(values).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  principalsChanged();
 }
 
 export async function setPasswordHash(
@@ -114,6 +146,7 @@ export async function setPasswordHash(
   if (change.changedAt !== null) values.last_password_change_at = change.changedAt;
   if (change.forceChange !== undefined) values.force_change_password_next_sign_in = toBool(change.forceChange);
   await db.updateTable('users').set(values).where('id', '=', id).execute();
+  principalsChanged();
 }
 
 export interface LockoutState {
@@ -134,12 +167,14 @@ export async function setLockoutState(db: Executor, id: string, s: LockoutState)
     })
     .where('id', '=', id)
     .execute();
+  principalsChanged();
 }
 
 export async function deleteUser(db: Executor, tenantId: string, id: string): Promise<void> {
   await db.deleteFrom('group_members').where('member_id', '=', id).execute();
   await db.deleteFrom('role_assignments').where('principal_id', '=', id).execute();
   await db.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  principalsChanged();
 }
 
 /** Filterable user properties and the column behind each. */
@@ -239,6 +274,7 @@ function toUser(r: Selectable<UsersTable>): User {
 /** Sessions and refresh tokens issued before `at` stop working (password reset, revoke). */
 export async function revokeSignInSessions(db: Executor, tenantId: string, id: string, at: string): Promise<void> {
   await db.updateTable('users').set({ sign_in_sessions_valid_from: at }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  principalsChanged();
 }
 
 /**
