@@ -42,6 +42,7 @@ const schema = z.object({
   WRITEBACK_JOB_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SYNC_DISABLE_THRESHOLD: z.coerce.number().int().min(0).max(10_000_000).default(500),
   HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(300).default(50),
+  ACCESS_TOKEN_ALG: z.enum(['ES256', 'RS256']).default('ES256'),
   WEB_DIR: z.string().optional(),
 });
 
@@ -73,6 +74,8 @@ export interface Config {
   readonly syncDisableThreshold: number;
   /** V8 grows the old generation to (1 + this/100) × the live heap before a full collection; 0 = V8's own (up to 4×) */
   readonly heapGrowthPercent: number;
+  /** what access tokens are signed with (ID tokens are always RS256) */
+  readonly accessTokenAlg: 'ES256' | 'RS256';
   /** the built portals (Vite's output); unset = dist/web of this installation */
   readonly webDir: string | undefined;
 }
@@ -118,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     writebackJobTimeoutMs: e.WRITEBACK_JOB_TIMEOUT_MS,
     syncDisableThreshold: e.SYNC_DISABLE_THRESHOLD,
     heapGrowthPercent: e.HEAP_GROWTH_PERCENT,
+    accessTokenAlg: e.ACCESS_TOKEN_ALG,
     webDir: e.WEB_DIR,
   });
 }

@@ -45,7 +45,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
   const secretBox = new SecretBox(config.secretKey ?? readOrCreateSecretKey(config.dataDir));
-  const tokens = new TokenService({ db: handle.db, clock, random, secretBox, publicUrl: config.publicUrl });
+  const tokens = new TokenService({ db: handle.db, clock, random, secretBox, publicUrl: config.publicUrl, accessTokenAlg: config.accessTokenAlg });
   const hasher = overrides.hasher ?? createArgon2Hasher(config.argon2);
   return {
     config,

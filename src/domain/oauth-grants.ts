@@ -117,7 +117,7 @@ async function delegatedTokens(
       preferred_username: user.userPrincipalName,
       name: user.displayName,
       ...(scope.email && user.mail ? { email: user.mail } : {}),
-    });
+    }, undefined, 'id');
   }
   return body;
 }

@@ -7,7 +7,20 @@ import { insertSigningKey, listPublishedKeys, retireOtherKeys, type SigningKeyRo
 export const ACCESS_TOKEN_LIFETIME_SECONDS = 3600;
 /** A signing key signs for this long before a new one replaces it. */
 export const KEY_ROTATION_DAYS = 30;
-const ALG = 'RS256';
+/**
+ * Access tokens are signed with ES256 by default: only Postern checks them (clients treat them as
+ * opaque, as Microsoft tells Graph clients to), and an RS256 signature costs ≈ 1 ms of CPU against
+ * ES256's ≈ 0.17 ms — the largest cost of a sign-in beside the password hash (BENCHMARKS.md,
+ * sign-in). ACCESS_TOKEN_ALG=RS256 signs them as Azure does. ID tokens are always RS256, the
+ * algorithm OpenID Connect requires every provider to offer.
+ */
+export type SigningAlg = 'ES256' | 'RS256';
+export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256'];
+export const ID_TOKEN_ALG: SigningAlg = 'RS256';
+const KEY_OPTIONS: Record<SigningAlg, { extractable: true; modulusLength?: number; crv?: string }> = {
+  ES256: { extractable: true, crv: 'P-256' },
+  RS256: { extractable: true, modulusLength: 2048 },
+};
 const DAY = 86_400_000;
 /** Verified tokens remembered by their exact string (≈ 2 KB each with the claims). */
 const VERIFIED_CACHE_MAX = 4096;
@@ -21,6 +34,8 @@ export interface TokenDeps {
   random: Random;
   secretBox: SecretBox;
   publicUrl: string;
+  /** what access tokens are signed with (ID tokens: ID_TOKEN_ALG); default ES256 */
+  accessTokenAlg?: SigningAlg;
 }
 
 type JoseKey = Awaited<ReturnType<typeof importJWK>>;
@@ -31,6 +46,7 @@ export function issuerFor(publicUrl: string, tenantId: string): string {
 
 interface ActiveKey {
   kid: string;
+  alg: SigningAlg;
   key: JoseKey;
   loadedAt: number;
   activeFrom: number;
@@ -43,9 +59,11 @@ interface ActiveKey {
  * it signed have expired.
  */
 export class TokenService {
-  private active: ActiveKey | undefined;
-  private loading: Promise<ActiveKey> | undefined;
-  private readonly verifyKeys = new Map<string, JoseKey>();
+  private readonly active = new Map<SigningAlg, ActiveKey>();
+  private readonly loading = new Map<SigningAlg, Promise<ActiveKey>>();
+  private readonly verifyKeys = new Map<string, { key: JoseKey; alg: SigningAlg }>();
+  /** what access tokens are signed with */
+  readonly accessTokenAlg: SigningAlg;
   /**
    * Tokens whose signature, issuer and audience were checked, by their exact string, until they
    * expire. An RS256 verification is the largest cost of a Graph read (BENCHMARKS.md, graph-read);
@@ -54,13 +72,16 @@ export class TokenService {
    */
   private readonly verified = new Map<string, Readonly<JWTPayload & { tid: string }>>();
 
-  constructor(private readonly deps: TokenDeps) {}
+  constructor(private readonly deps: TokenDeps) {
+    this.accessTokenAlg = deps.accessTokenAlg ?? 'ES256';
+  }
 
-  async sign(claims: JWTPayload & { tid: string }, lifetimeSeconds = ACCESS_TOKEN_LIFETIME_SECONDS): Promise<string> {
-    const key = await this.signingKey();
+  /** Signs an access token (kind 'access', the default) or an ID token with that kind's algorithm and current key. */
+  async sign(claims: JWTPayload & { tid: string }, lifetimeSeconds = ACCESS_TOKEN_LIFETIME_SECONDS, kind: 'access' | 'id' = 'access'): Promise<string> {
+    const key = await this.signingKey(kind === 'id' ? ID_TOKEN_ALG : this.accessTokenAlg);
     const now = Math.floor(this.deps.clock.now().getTime() / 1000);
     return new SignJWT({ ver: '2.0', ...claims })
-      .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
       .setIssuer(issuerFor(this.deps.publicUrl, claims.tid))
       .setIssuedAt(now)
       .setNotBefore(now)
@@ -82,10 +103,11 @@ export class TokenService {
     try {
       const { kid } = decodeProtectedHeader(token);
       if (typeof kid !== 'string') return undefined;
-      const key = await this.verificationKey(kid);
-      if (!key) return undefined;
-      const { payload } = await jwtVerify(token, key, {
-        algorithms: [ALG],
+      const found = await this.verificationKey(kid);
+      if (!found) return undefined;
+      // the key's own algorithm only: a token cannot choose how it is checked
+      const { payload } = await jwtVerify(token, found.key, {
+        algorithms: [found.alg],
         audience: [GRAPH_AUDIENCE, this.deps.publicUrl],
         currentDate: this.deps.clock.now(),
       });
@@ -108,14 +130,17 @@ export class TokenService {
     return { keys: rows.map((r) => ({ ...(JSON.parse(r.publicJwk) as JWK), kid: r.kid, use: 'sig', alg: r.alg })) };
   }
 
-  /** Makes a new signing key now; the previous ones stop signing and stay published for a while. */
-  async rotate(): Promise<string> {
+  /**
+   * Makes a new signing key of `alg` (default: the access tokens') now; the previous keys of that
+   * algorithm stop signing and stay published for a while.
+   */
+  async rotate(alg: SigningAlg = this.accessTokenAlg): Promise<string> {
     const now = this.deps.clock.now();
-    const { publicKey, privateKey } = await generateKeyPair(ALG, { extractable: true, modulusLength: 2048 });
+    const { publicKey, privateKey } = await generateKeyPair(alg, KEY_OPTIONS[alg]);
     const kid = this.deps.random.token(16);
     const row: SigningKeyRow = {
       kid,
-      alg: ALG,
+      alg,
       publicJwk: JSON.stringify(await exportJWK(publicKey)),
       privateJwkSealed: this.deps.secretBox.seal(JSON.stringify(await exportJWK(privateKey))),
       createdAt: now.toISOString(),
@@ -127,46 +152,56 @@ export class TokenService {
     const oldExpire = new Date(now.getTime() + 2 * ACCESS_TOKEN_LIFETIME_SECONDS * 1000).toISOString();
     await this.deps.db.transaction().execute(async (trx) => {
       await insertSigningKey(trx, row);
-      await retireOtherKeys(trx, kid, now.toISOString(), oldExpire);
+      await retireOtherKeys(trx, kid, alg, now.toISOString(), oldExpire);
     });
-    this.active = undefined;
+    this.active.delete(alg);
     return kid;
   }
 
-  private signingKey(): Promise<ActiveKey> {
+  private signingKey(alg: SigningAlg): Promise<ActiveKey> {
     const nowMs = this.deps.clock.now().getTime();
+    const active = this.active.get(alg);
     // Re-read at most once a minute so another node's rotation is picked up.
-    if (this.active && nowMs - this.active.loadedAt < 60_000 && nowMs - this.active.activeFrom < KEY_ROTATION_DAYS * DAY) {
-      return Promise.resolve(this.active);
+    if (active && nowMs - active.loadedAt < 60_000 && nowMs - active.activeFrom < KEY_ROTATION_DAYS * DAY) {
+      return Promise.resolve(active);
     }
     // One load at a time: sign-ins arriving together would otherwise each read, unseal and import
-    // the key, and on a fresh database each generate (and retire) a new RSA key.
-    this.loading ??= this.loadSigningKey(nowMs).finally(() => (this.loading = undefined));
-    return this.loading;
+    // the key, and on a fresh database each generate (and retire) a new key.
+    let loading = this.loading.get(alg);
+    if (!loading) {
+      loading = this.loadSigningKey(alg, nowMs).finally(() => this.loading.delete(alg));
+      this.loading.set(alg, loading);
+    }
+    return loading;
   }
 
-  private async loadSigningKey(nowMs: number): Promise<ActiveKey> {
-    const rows = await listPublishedKeys(this.deps.db, new Date(nowMs).toISOString());
+  private async loadSigningKey(alg: SigningAlg, nowMs: number): Promise<ActiveKey> {
+    const rows = (await listPublishedKeys(this.deps.db, new Date(nowMs).toISOString())).filter((r) => r.alg === alg);
     let current = rows.find((r) => r.retiredAt === null && Date.parse(r.activeFrom) <= nowMs);
     if (!current || nowMs - Date.parse(current.activeFrom) >= KEY_ROTATION_DAYS * DAY) {
-      await this.rotate();
+      await this.rotate(alg);
       const fresh = await listPublishedKeys(this.deps.db, new Date(nowMs).toISOString());
-      current = fresh.find((r) => r.retiredAt === null);
+      current = fresh.find((r) => r.retiredAt === null && r.alg === alg);
       if (!current) throw new Error('no signing key after rotation');
     }
     const jwk = JSON.parse(this.deps.secretBox.open(current.privateJwkSealed)) as JWK;
-    this.active = { kid: current.kid, key: await importJWK(jwk, ALG), loadedAt: nowMs, activeFrom: Date.parse(current.activeFrom) };
-    return this.active;
+    const loaded: ActiveKey = { kid: current.kid, alg, key: await importJWK(jwk, alg), loadedAt: nowMs, activeFrom: Date.parse(current.activeFrom) };
+    this.active.set(alg, loaded);
+    return loaded;
   }
 
-  private async verificationKey(kid: string): Promise<JoseKey | undefined> {
+  private async verificationKey(kid: string): Promise<{ key: JoseKey; alg: SigningAlg } | undefined> {
     const cached = this.verifyKeys.get(kid);
     if (cached) return cached;
     const rows = await listPublishedKeys(this.deps.db, this.deps.clock.now().toISOString());
     const row = rows.find((r) => r.kid === kid);
-    if (!row) return undefined;
-    const key = await importJWK(JSON.parse(row.publicJwk) as JWK, ALG);
-    this.verifyKeys.set(kid, key);
-    return key;
+    if (!row || !isSigningAlg(row.alg)) return undefined;
+    const found = { key: await importJWK(JSON.parse(row.publicJwk) as JWK, row.alg), alg: row.alg };
+    this.verifyKeys.set(kid, found);
+    return found;
   }
+}
+
+function isSigningAlg(alg: string): alg is SigningAlg {
+  return (SIGNING_ALGS as readonly string[]).includes(alg);
 }

@@ -47,12 +47,13 @@ export async function listPublishedKeys(db: Executor, now: string): Promise<Sign
   }));
 }
 
-/** Retires every signing key but `keepKid`: they stop signing now and stay published until `expiresAt`. */
-export async function retireOtherKeys(db: Executor, keepKid: string, at: string, expiresAt: string): Promise<void> {
+/** Retires every signing key of `alg` but `keepKid`: they stop signing now and stay published until `expiresAt`. */
+export async function retireOtherKeys(db: Executor, keepKid: string, alg: string, at: string, expiresAt: string): Promise<void> {
   await db
     .updateTable('signing_keys')
     .set({ retired_at: at, expires_at: expiresAt })
     .where('kid', '!=', keepKid)
+    .where('alg', '=', alg)
     .where('retired_at', 'is', null)
     .execute();
 }
