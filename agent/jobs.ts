@@ -1,4 +1,4 @@
-import { flattenedDecrypt, generalDecrypt, importJWK, type FlattenedJWE, type GeneralJWE, type JWEHeaderParameters } from 'jose';
+import { flattenedDecrypt, generalDecrypt, importJWK, type FlattenedJWE, type GeneralJWE, type JWEHeaderParameters, type JWK } from 'jose';
 import { DEFAULT_JOB_TIMEOUT_MS, JOB_ORIGINS, type AgentJob, type JobKind, type JobOrigin, type JobResult, type SealedJobPayload } from '../src/writeback/protocol.js';
 import { refusalEvent, type AgentLog, type EventName } from './events.js';
 import type { StateKey } from './state.js';
@@ -38,7 +38,14 @@ export interface JobHandlerDeps {
   remember?: number;
 }
 
+type ImportedKey = Awaited<ReturnType<typeof importJWK>>;
+
 export class JobHandler {
+  /**
+   * Private keys imported once, by the JWK object the state holds (a rotation brings a new object; a
+   * dropped key's entry goes with it) and algorithm: importing a JWK cost ~1 ms per job.
+   */
+  private readonly imported = new WeakMap<JWK, Map<string, Promise<ImportedKey>>>();
   private readonly recent = new Map<string, Promise<JobResult>>();
   private readonly now: () => Date;
   private readonly remember: number;
@@ -111,7 +118,7 @@ export class JobHandler {
       // without a kid, the current key; with one, only the key it names (never a guess among several)
       const key = kid === undefined ? keys[0] : keys.find((k) => k.kid === kid);
       if (!key) throw new Error(`no private key with kid ${String(kid)}`);
-      return importJWK(key.jwk, protectedHeader?.alg ?? token.header?.alg ?? 'ECDH-ES');
+      return this.importKey(key.jwk, protectedHeader?.alg ?? token.header?.alg ?? 'ECDH-ES');
     };
     // only the algorithms Postern seals with (src/writeback/seal.ts): nothing weaker is accepted
     const options = { keyManagementAlgorithms: ['ECDH-ES+A256KW', 'ECDH-ES'], contentEncryptionAlgorithms: ['A256GCM'] };
@@ -119,6 +126,18 @@ export class JobHandler {
     // Postern sends this agent's recipient as flattened JSON; a general JWE (every recipient) is accepted too
     const { plaintext } = 'recipients' in sealed ? await generalDecrypt(sealed, getKey, options) : await flattenedDecrypt(sealed, getKey, options);
     return JSON.parse(new TextDecoder().decode(plaintext)) as SealedJobPayload;
+  }
+
+  private importKey(jwk: JWK, alg: string): Promise<ImportedKey> {
+    let byAlg = this.imported.get(jwk);
+    if (!byAlg) this.imported.set(jwk, (byAlg = new Map<string, Promise<ImportedKey>>()));
+    let key = byAlg.get(alg);
+    if (!key) {
+      key = importJWK(jwk, alg);
+      byAlg.set(alg, key);
+      key.catch(() => byAlg.delete(alg)); // a failed import is not kept
+    }
+    return key;
   }
 
   private validate(job: AgentJob, p: SealedJobPayload): string | null {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { Client } from 'ldapts';
 import { DirectoryRefusal, type DirectoryConnection } from './target.js';
 
@@ -28,7 +29,40 @@ function tlsOptions(conn: DirectoryConnection): { ca?: Buffer; rejectUnauthorize
   return { ...(conn.caFile ? { ca: readFileSync(conn.caFile) } : {}), rejectUnauthorized: true, ...(servername ? { servername } : {}) };
 }
 
-/** An unbound, encrypted client (StartTLS done when asked). Call `.bind` yourself; `.unbind()` when done. */
+/** ldapts 8.x internals the agent relies on (test/agent/ldap-pool.test.ts fails if they change): connect, socket teardown, the socket. */
+interface ClientInternals {
+  _connect(): Promise<void> | void;
+  _destroySocket(socket: Socket | undefined): void;
+  socket?: Socket;
+}
+
+/**
+ * ldapts reconnects by itself when an operation finds the socket closed — unbound, and for ldap://
+ * without StartTLS, i.e. in clear. Once a client is connected (and secured), any reconnect is refused
+ * instead: the operation fails as a lost connection (no LDAP result code), which the caller reports
+ * as unreachable or retries on a fresh connection (agent/ldap-pool.ts), never as a misleading refusal.
+ */
+function forbidReconnect(client: Client): void {
+  (client as unknown as ClientInternals)._connect = () => {
+    throw new Error('the connection to the directory was closed; not reconnecting (it would be unbound)');
+  };
+}
+
+/** The client's socket (for the pool's liveness check, and for tests that cut a connection). */
+export function clientSocket(client: Client): Socket | undefined {
+  return (client as unknown as ClientInternals).socket;
+}
+
+/** Connected, secured and not torn down: a socket ldapts still reports connected can already be destroyed. */
+export function isAlive(client: Client): boolean {
+  const socket = clientSocket(client);
+  return client.isConnected && socket !== undefined && !socket.destroyed;
+}
+
+/**
+ * An unbound, encrypted, connected client (StartTLS done when asked). Call `.bind` yourself;
+ * `.unbind()` when done. It never reconnects once connected (see forbidReconnect).
+ */
 export async function openClient(conn: DirectoryConnection): Promise<Client> {
   assertSecureConnection(conn);
   const tls = tlsOptions(conn);
@@ -36,14 +70,31 @@ export async function openClient(conn: DirectoryConnection): Promise<Client> {
   // ldapts opens TLS at connect time whenever tlsOptions is set, even for ldap://: give them only
   // for ldaps://, and to startTLS() otherwise
   const client = new Client({ url: conn.url, timeout: conn.timeoutMs, connectTimeout: conn.timeoutMs, ...(ldaps ? { tlsOptions: tls } : {}) });
+  const internals = client as unknown as ClientInternals;
+  try {
+    await internals._connect();
+  } catch (err) {
+    await client.unbind().catch(() => undefined);
+    throw connectionFailure(err);
+  }
   if (!ldaps) {
+    const plain = internals.socket;
     try {
       await client.startTLS(tls);
     } catch (err) {
       await client.unbind().catch(() => undefined);
+      plain?.destroy();
       throw new DirectoryRefusal('unreachable', `StartTLS failed: ${(err as Error).message}`);
     }
+    // ldapts watches only the plain socket under the TLS one: when the TLS socket closes, close the plain
+    // one (ldapts then fails what is in flight) and mark the client disconnected, as it does for ldaps://
+    const secure = internals.socket;
+    secure?.once('close', () => {
+      plain?.destroy();
+      internals._destroySocket(secure);
+    });
   }
+  forbidReconnect(client);
   return client;
 }
 

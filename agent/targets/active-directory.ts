@@ -1,5 +1,6 @@
 import { AndFilter, Attribute, Change, EqualityFilter, OrFilter, type Client, type Entry, type Filter } from 'ldapts';
 import { connectionFailure, openClient, openServiceClient } from '../ldap-connect.js';
+import { ServiceConnectionPool, type PoolOptions } from '../ldap-pool.js';
 import { DirectoryRefusal, type DirectoryConnection, type DirectoryGroup, type DirectoryTarget, type DirectoryUser, type EffectivePolicy, type SyncScope, type UserRef } from '../target.js';
 import { choosePolicyHintsOid, PolicyHintsControl, type PolicyHintsOid } from './ad-controls.js';
 import { mapAdError } from './ad-errors.js';
@@ -9,8 +10,10 @@ import { adGroups, adUsers, firstValue } from './ad-sync.js';
 
 /**
  * Active Directory (Windows AD or a Samba AD DC) as a writeback target, over LDAPS / StartTLS only.
- * Every operation opens its own connection (a reset took ~40 ms over LDAPS here) and closes it, so a
- * target can be shared by concurrent jobs. Raw LDAP errors never leave: they become DirectoryRefusals.
+ * The service account's work runs on a small pool of bound connections (agent/ldap-pool.ts: opening
+ * TLS and binding was most of a job's time); binds as a user always get their own connection, and each
+ * lease is one operation, so a target can be shared by concurrent jobs. Raw LDAP errors never leave:
+ * they become DirectoryRefusals.
  */
 
 const UF_ACCOUNTDISABLE = 0x2;
@@ -28,6 +31,12 @@ interface AdUser {
 export interface ActiveDirectoryOptions {
   /** check length and complexity against the effective policy before writing (default true) */
   preflight?: boolean;
+  /** how long the pre-flight keeps a password policy it read (default 60 000 ms; 0 = read per job) */
+  policyCacheMs?: number;
+  /** the service connection pool's limits */
+  pool?: PoolOptions;
+  /** monotonic milliseconds, for the policy cache (tests) */
+  now?: () => number;
 }
 
 /** UTF-16LE of the password in double quotes: the only form AD accepts for unicodePwd */
@@ -41,12 +50,21 @@ export class ActiveDirectoryTarget implements DirectoryTarget {
   readonly kind = 'activeDirectory' as const;
   private hintsOid: Promise<PolicyHintsOid | null> | null = null;
   private readonly preflightEnabled: boolean;
+  private readonly policyCacheMs: number;
+  private readonly now: () => number;
+  /** policies read by the pre-flight, by the user's resultant PSO ('' = the domain policy) */
+  private readonly policies = new Map<string, { policy: Promise<AdPolicy>; at: number }>();
+  /** the service account's connections (exposed for diagnostics and tests) */
+  readonly pool: ServiceConnectionPool;
 
   constructor(
     private readonly conn: DirectoryConnection,
     options: ActiveDirectoryOptions = {},
   ) {
     this.preflightEnabled = options.preflight ?? true;
+    this.policyCacheMs = options.policyCacheMs ?? 60_000;
+    this.now = options.now ?? (() => performance.now());
+    this.pool = new ServiceConnectionPool(conn, options.pool);
   }
 
   async resetPassword(user: UserRef, newPassword: string, opts: { mustChange: boolean; unlock: boolean }): Promise<void> {
@@ -67,28 +85,32 @@ export class ActiveDirectoryTarget implements DirectoryTarget {
       new Change({ operation: 'delete', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwd(oldPassword)] }) }),
       new Change({ operation: 'add', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwd(newPassword)] }) }),
     ];
-    await this.asService(async (service) => {
-      const entry = await this.findWritable(service, user);
-      await this.check(service, entry, newPassword);
-      const asUser = await openClient(this.conn).catch((err: unknown) => Promise.reject(connectionFailure(err)));
-      try {
-        try {
-          await asUser.bind(entry.dn, oldPassword);
-        } catch (err) {
-          // 773 (must change at next logon) and 532 (expired) come only after AD accepted the password; such
-          // a user cannot bind, so the service account (Change Password right) sends the same delete + add,
-          // which the DC still checks against the old password, history and age.
-          if (/\bdata (773|532)\b/.test(String((err as Error).message))) {
-            await service.modify(entry.dn, changes);
-            return;
-          }
-          throw err;
-        }
-        await asUser.modify(entry.dn, changes);
-      } finally {
-        await asUser.unbind().catch(() => undefined);
-      }
+    const entry = await this.asService(async (service) => {
+      const found = await this.findWritable(service, user);
+      await this.check(service, found, newPassword);
+      return found;
     });
+    // the user's own connection, outside the pooled lease: a write there is never retried
+    const asUser = await openClient(this.conn).catch((err: unknown) => Promise.reject(connectionFailure(err)));
+    try {
+      try {
+        await asUser.bind(entry.dn, oldPassword);
+      } catch (err) {
+        // 773 (must change at next logon) and 532 (expired) come only after AD accepted the password; such
+        // a user cannot bind, so the service account (Change Password right) sends the same delete + add,
+        // which the DC still checks against the old password, history and age.
+        if (/\bdata (773|532)\b/.test(String((err as Error).message))) {
+          await this.asService((service) => service.modify(entry.dn, changes));
+          return;
+        }
+        throw err;
+      }
+      await asUser.modify(entry.dn, changes);
+    } catch (err) {
+      throw mapAdError(err);
+    } finally {
+      await asUser.unbind().catch(() => undefined);
+    }
   }
 
   async unlock(user: UserRef): Promise<void> {
@@ -121,7 +143,8 @@ export class ActiveDirectoryTarget implements DirectoryTarget {
 
   async checkReachable(): Promise<{ reachable: boolean; detail: string }> {
     try {
-      return await this.asService(async (client) => {
+      // a fresh connection and bind: an open pooled one would hide a changed service password or a dead DC
+      return await this.asFreshService(async (client) => {
         await client.search(this.conn.baseDn, { scope: 'base', filter: '(objectClass=*)', attributes: ['distinguishedName'] });
         const hints = await this.policyHints(client);
         return { reachable: true, detail: `bound as ${this.conn.bindDn}, read ${this.conn.baseDn}; reset policy hints: ${hints ?? 'not supported by this DC (history and age apply to changes only)'}` };
@@ -140,7 +163,7 @@ export class ActiveDirectoryTarget implements DirectoryTarget {
   }
 
   async close(): Promise<void> {
-    // connections are per operation; nothing is held open
+    await this.pool.close();
   }
 
   /** The hints OID used on resets (null: the DC has none, e.g. Samba 4.17; resets then skip history and age). */
@@ -164,8 +187,26 @@ export class ActiveDirectoryTarget implements DirectoryTarget {
 
   private async check(client: Client, entry: AdUser, password: string): Promise<void> {
     if (!this.preflightEnabled) return;
-    const policy: AdPolicy = await readEffectivePolicy(client, this.conn.baseDn, entry.resultantPso);
-    preflight(policy, password);
+    preflight(await this.cachedPolicy(client, entry.resultantPso), password);
+  }
+
+  /**
+   * The policy the pre-flight checks against, read at most once per `policyCacheMs` (60 s) per PSO: it
+   * does not change from job to job. A PSO or domain policy edited meanwhile applies to the pre-flight
+   * within a minute. The DC enforces its current policy on every write anyway: a policy made stricter
+   * meanwhile is still refused (in the DC's words, not the pre-flight's); only a relaxed one can be
+   * refused by the pre-flight for up to that minute.
+   */
+  private cachedPolicy(client: Client, resultantPso: string | null): Promise<AdPolicy> {
+    const key = resultantPso ?? '';
+    const hit = this.policies.get(key);
+    if (hit && this.now() - hit.at < this.policyCacheMs) return hit.policy;
+    const policy = readEffectivePolicy(client, this.conn.baseDn, resultantPso);
+    this.policies.set(key, { policy, at: this.now() });
+    policy.catch(() => {
+      if (this.policies.get(key)?.policy === policy) this.policies.delete(key); // a failed read is not kept
+    });
+    return policy;
   }
 
   private async findWritable(client: Client, ref: UserRef): Promise<AdUser> {
@@ -201,6 +242,14 @@ export class ActiveDirectoryTarget implements DirectoryTarget {
   }
 
   private async asService<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    try {
+      return await this.pool.run(work);
+    } catch (err) {
+      throw mapAdError(err);
+    }
+  }
+
+  private async asFreshService<T>(work: (client: Client) => Promise<T>): Promise<T> {
     const client = await openServiceClient(this.conn);
     try {
       return await work(client);

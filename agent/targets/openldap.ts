@@ -1,5 +1,6 @@
 import { Attribute, Change, type Client, type Entry } from 'ldapts';
 import { connectionFailure, escapeFilterValue, openClient, openServiceClient } from '../ldap-connect.js';
+import { ServiceConnectionPool, type PoolOptions } from '../ldap-pool.js';
 import {
   DirectoryRefusal,
   type DirectoryConnection,
@@ -27,7 +28,8 @@ import { listOpenLdapGroups, listOpenLdapUsers } from './ldap-openldap-sync.js';
  *   permanent lock: pwdAccountLockedTime = 000001010000Z. Such an account is reported enabled=false by
  *   sync, refuses change / verify with accountDisabled, and is NOT unlocked by unlock() or by a reset
  *   with unlock (only an administrator re-enables it by deleting the attribute).
- * - Each operation opens its own connection and closes it (no shared state between jobs).
+ * - The service account's work runs on a small pool of bound connections (agent/ldap-pool.ts), one
+ *   operation per lease; binds as a user always get their own connection.
  */
 
 export const DISABLED_LOCK_TIME = '000001010000Z';
@@ -40,6 +42,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export interface OpenLdapOptions {
   /** the DN of ppolicy_default (not readable over LDAP); default cn=default,ou=policies,<baseDn> */
   defaultPolicyDn?: string;
+  /** the service connection pool's limits */
+  pool?: PoolOptions;
 }
 
 export function first(entry: Entry, attr: string): string | null {
@@ -52,22 +56,22 @@ export function first(entry: Entry, attr: string): string | null {
 export class OpenLdapTarget implements DirectoryTarget {
   readonly kind = 'openLdap' as const;
   private readonly defaultPolicyDn: string;
+  /** the service account's connections (exposed for diagnostics and tests) */
+  readonly pool: ServiceConnectionPool;
 
   constructor(
     private readonly conn: DirectoryConnection,
     opts: OpenLdapOptions = {},
   ) {
     this.defaultPolicyDn = opts.defaultPolicyDn ?? `cn=default,ou=policies,${conn.baseDn}`;
+    this.pool = new ServiceConnectionPool(conn, opts.pool);
   }
 
   private async withService<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-    const client = await openServiceClient(this.conn);
     try {
-      return await fn(client);
+      return await this.pool.run(fn);
     } catch (err) {
       throw err instanceof DirectoryRefusal ? err : ldapRefusal(err, null, 'directory');
-    } finally {
-      await client.unbind().catch(() => undefined);
     }
   }
 
@@ -190,12 +194,19 @@ export class OpenLdapTarget implements DirectoryTarget {
   }
 
   async checkReachable(): Promise<{ reachable: boolean; detail: string }> {
+    // a fresh connection and bind: an open pooled one would hide a changed service password or a dead server
+    const client = await openServiceClient(this.conn).catch((err: unknown) => err as Error);
+    if (client instanceof Error) {
+      const refusal = client instanceof DirectoryRefusal ? client : connectionFailure(client);
+      return { reachable: false, detail: refusal.message };
+    }
     try {
-      await this.withService((client) => client.search(this.conn.baseDn, { scope: 'base', attributes: ['1.1'] }));
+      await client.search(this.conn.baseDn, { scope: 'base', attributes: ['1.1'] });
       return { reachable: true, detail: `bound as the service account and read ${this.conn.baseDn}` };
     } catch (err) {
-      const refusal = err instanceof DirectoryRefusal ? err : connectionFailure(err);
-      return { reachable: false, detail: refusal.message };
+      return { reachable: false, detail: ldapRefusal(err, null, 'directory').message };
+    } finally {
+      await client.unbind().catch(() => undefined);
     }
   }
 
@@ -218,7 +229,7 @@ export class OpenLdapTarget implements DirectoryTarget {
   }
 
   async close(): Promise<void> {
-    // connections are per operation: nothing held
+    await this.pool.close();
   }
 }
 
