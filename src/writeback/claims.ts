@@ -5,7 +5,7 @@ import { countAgentOutcome, listAgentKids } from '../store/writeback-agents.js';
 import { claimJob, releaseJob, finishClaimedJob, finishExpiredJobLate, findJob, listPendingJobs, type JobOutcome } from '../store/writeback-jobs.js';
 import { AGENT_LONG_POLL_MAX_SECONDS, type AgentJob, type JobKind, type JobResult } from './protocol.js';
 import { recipientJwe } from './seal.js';
-import { POLL_MS, signalDone, waitFor } from './signals.js';
+import { listen, POLL_MS, signalDone } from './signals.js';
 
 /** The agent's side of the queue: the long poll that claims a job, and the result that finishes it. */
 
@@ -17,27 +17,40 @@ import { POLL_MS, signalDone, waitFor } from './signals.js';
 export async function claimNextJob(deps: DomainDeps, agent: { agentId: string; tenantId: string }, waitSeconds: number, signal?: AbortSignal): Promise<AgentJob | null> {
   const deadline = performance.now() + Math.min(Math.max(waitSeconds, 0), AGENT_LONG_POLL_MAX_SECONDS) * 1000;
   for (;;) {
-    const kids = new Set(await listAgentKids(deps.db, agent.agentId));
-    const now = deps.clock.now().toISOString();
-    for (const job of await listPendingJobs(deps.db, agent.tenantId, now)) {
-      if (!job.sealed) continue;
-      const flat = recipientJwe(JSON.parse(job.sealed) as GeneralJWE, kids);
-      if (!flat) continue; // sealed before this agent (or its current key) existed: another agent's job
-      // the agent hung up (killed, network gone): claiming now would hand the job to nobody until it expires
-      if (signal?.aborted) return null;
-      if (await claimJob(deps.db, job.id, agent.agentId, now)) {
-        // it hung up while we claimed: give the job back for a live agent rather than let it lapse
-        if (signal?.aborted) {
-          await releaseJob(deps.db, job.id, agent.agentId);
-          return null;
-        }
-        return { id: job.id, kind: job.kind as JobKind, sealed: flat, expiresAt: job.expiresAt };
-      }
+    // listening before the query: a job inserted while it runs wakes this wait instead of a poll later
+    const wake = listen(`job:${agent.tenantId}`);
+    try {
+      const job = await claimOnce(deps, agent, signal);
+      if (job !== undefined) return job;
+      const left = deadline - performance.now();
+      if (left <= 0 || signal?.aborted) return null;
+      await wake.wait(Math.min(POLL_MS * 5, left));
+    } finally {
+      wake.cancel();
     }
-    const left = deadline - performance.now();
-    if (left <= 0 || signal?.aborted) return null;
-    await waitFor(`job:${agent.tenantId}`, Math.min(POLL_MS * 5, left));
   }
+}
+
+/** One look at the pending jobs: the claimed job, null when the agent hung up, undefined when none is here for it. */
+async function claimOnce(deps: DomainDeps, agent: { agentId: string; tenantId: string }, signal?: AbortSignal): Promise<AgentJob | null | undefined> {
+  const kids = new Set(await listAgentKids(deps.db, agent.agentId));
+  const now = deps.clock.now().toISOString();
+  for (const job of await listPendingJobs(deps.db, agent.tenantId, now)) {
+    if (!job.sealed) continue;
+    const flat = recipientJwe(JSON.parse(job.sealed) as GeneralJWE, kids);
+    if (!flat) continue; // sealed before this agent (or its current key) existed: another agent's job
+    // the agent hung up (killed, network gone): claiming now would hand the job to nobody until it expires
+    if (signal?.aborted) return null;
+    if (await claimJob(deps.db, job.id, agent.agentId, now)) {
+      // it hung up while we claimed: give the job back for a live agent rather than let it lapse
+      if (signal?.aborted) {
+        await releaseJob(deps.db, job.id, agent.agentId);
+        return null;
+      }
+      return { id: job.id, kind: job.kind as JobKind, sealed: flat, expiresAt: job.expiresAt };
+    }
+  }
+  return undefined;
 }
 
 const sameResult = (job: { state: string; reason: string | null }, r: JobResult) => job.state === r.outcome && (job.reason ?? null) === (r.reason ?? null);

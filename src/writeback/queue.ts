@@ -7,7 +7,7 @@ import { expireJob, findJob, insertJob } from '../store/writeback-jobs.js';
 import { AGENT_HEARTBEAT_SECONDS, DEFAULT_JOB_TIMEOUT_MS, type JobKind, type JobOrigin, type SealedJobPayload } from './protocol.js';
 import { refusalError, unreachableError } from './refusals.js';
 import { sealPayload } from './seal.js';
-import { POLL_MS, signalJob, waitFor } from './signals.js';
+import { listen, POLL_MS, signalJob } from './signals.js';
 
 export interface QueueDeps {
   readonly db: Db;
@@ -88,18 +88,24 @@ export async function runJob(deps: QueueDeps, input: RunJobInput): Promise<JobDo
   // Waiting is measured on the monotonic clock: a pinned test clock must not stop it.
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const job = await findJob(deps.db, jobId);
-    if (job?.state === 'succeeded' || job?.state === 'refused') {
-      if (job.state === 'refused') throw refusalError(job.reason);
-      const agent = keys.find((k) => k.agentId === job.agentId);
-      return { jobId, agentName: agent?.agentName ?? 'Postern writeback agent', durationMs: job.durationMs ?? 0 };
+    // listening before the read: a result recorded while it runs ends the wait at once (not a poll later)
+    const wake = listen(`done:${jobId}`);
+    try {
+      const job = await findJob(deps.db, jobId);
+      if (job?.state === 'succeeded' || job?.state === 'refused') {
+        if (job.state === 'refused') throw refusalError(job.reason);
+        const agent = keys.find((k) => k.agentId === job.agentId);
+        return { jobId, agentName: agent?.agentName ?? 'Postern writeback agent', durationMs: job.durationMs ?? 0 };
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        // Only the expiry that wins leaves nothing behind; a result that slipped in first is used.
+        if (await expireJob(deps.db, jobId, deps.clock.now().toISOString())) throw unreachableError();
+        continue;
+      }
+      await wake.wait(Math.min(POLL_MS, left));
+    } finally {
+      wake.cancel();
     }
-    const left = deadline - performance.now();
-    if (left <= 0) {
-      // Only the expiry that wins leaves nothing behind; a result that slipped in first is used.
-      if (await expireJob(deps.db, jobId, deps.clock.now().toISOString())) throw unreachableError();
-      continue;
-    }
-    await waitFor(`done:${jobId}`, Math.min(POLL_MS, left));
   }
 }

@@ -9,6 +9,8 @@ emitter.setMaxListeners(0);
 
 export const POLL_MS = 200;
 
+export type SignalName = `job:${string}` | `done:${string}`;
+
 export function signalJob(tenantId: string): void {
   emitter.emit(`job:${tenantId}`);
 }
@@ -17,15 +19,57 @@ export function signalDone(jobId: string): void {
   emitter.emit(`done:${jobId}`);
 }
 
-/** Resolves on the signal or after `ms`, whichever is first; never rejects. */
-export function waitFor(event: `job:${string}` | `done:${string}`, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const finish = (): void => {
-      clearTimeout(timer);
-      emitter.off(event, finish);
-      resolve();
-    };
-    const timer = setTimeout(finish, Math.max(0, ms));
-    emitter.on(event, finish);
-  });
+/** A subscription taken before a look at the database, waited on after it. */
+export interface Wake {
+  /** Resolves at once when the signal came since listen(), else on the signal or after `ms`; never rejects. */
+  wait(ms: number): Promise<void>;
+  /** Stops listening (always call it, also after wait()). */
+  cancel(): void;
+}
+
+/**
+ * Listens from now on. Take it BEFORE querying the database and wait on it after: a signal raised
+ * while the query runs (the job inserted just after the query read the table) then ends the wait at
+ * once, instead of being missed and costing a whole poll.
+ */
+export function listen(event: SignalName): Wake {
+  let fired = false;
+  let wake: (() => void) | null = null;
+  const onSignal = (): void => {
+    fired = true;
+    wake?.();
+  };
+  emitter.on(event, onSignal);
+  return {
+    wait(ms) {
+      if (fired) return Promise.resolve();
+      return new Promise((resolve) => {
+        const finish = (): void => {
+          clearTimeout(timer);
+          wake = null;
+          resolve();
+        };
+        const timer = setTimeout(finish, Math.max(0, ms));
+        wake = finish;
+      });
+    },
+    cancel() {
+      emitter.off(event, onSignal);
+      wake?.();
+    },
+  };
+}
+
+/**
+ * Resolves on the signal or after `ms`, whichever is first; never rejects. It only hears signals
+ * raised after the call: to wait for something a query just found missing, use listen().
+ */
+export function waitFor(event: SignalName, ms: number): Promise<void> {
+  const wake = listen(event);
+  return wake.wait(ms).finally(() => wake.cancel());
+}
+
+/** Listeners currently registered for `event` (tests: a finished wait leaves none behind). */
+export function listenerCount(event: SignalName): number {
+  return emitter.listenerCount(event);
 }
