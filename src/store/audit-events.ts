@@ -1,5 +1,6 @@
 import { PostgresAdapter, sql, type Selectable } from 'kysely';
 import type { AuditEventsTable, Executor } from './database.js';
+import { precompiled } from './precompiled.js';
 
 export interface AuditInitiator {
   user?: { id: string; displayName: string | null; userPrincipalName: string | null; ipAddress: string | null };
@@ -44,14 +45,14 @@ export async function lockAuditChain(trx: Executor, tenantId: string): Promise<v
   }
 }
 
+// Every audited change runs the head read and the inserts below once per event (five events per
+// self-service reset): they are built once (src/store/precompiled.ts), not per call.
+const chainHead = precompiled((trx: Executor, tenantId: string) =>
+  trx.selectFrom('audit_events').select(['seq', 'hash']).where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1),
+);
+
 export async function findChainHead(trx: Executor, tenantId: string): Promise<{ seq: number; hash: string } | undefined> {
-  const row = await trx
-    .selectFrom('audit_events')
-    .select(['seq', 'hash'])
-    .where('tenant_id', '=', tenantId)
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const [row] = await chainHead(trx, tenantId);
   return row && { seq: Number(row.seq), hash: row.hash };
 }
 
@@ -74,14 +75,74 @@ export async function insertAuditEvent(trx: Executor, e: AuditEvent): Promise<vo
  * directory sync batch writes up to a few thousand events at once.
  */
 export async function insertAuditEvents(trx: Executor, events: readonly AuditEvent[]): Promise<void> {
+  const targets = events.flatMap(targetRowsOf);
+  if (events.length === 1) {
+    // the common case, one event with its target rows: statements of one row each, built once
+    const r = auditEventRow(events[0]!);
+    await insertOneEvent(trx, r.id, r.tenant_id, r.seq, r.activity_date_time, r.activity_display_name, r.category, r.logged_by_service, r.operation_type, r.result, r.result_reason, r.correlation_id, r.initiated_by, r.target_resources, r.additional_details, r.prev_hash, r.hash, r.initiator_user_id, r.initiator_upn, r.initiator_display_name, r.initiator_app_id);
+    for (const t of targets) await insertOneTarget(trx, t.event_id, t.position, t.tenant_id, t.activity_date_time, t.target_id, t.target_upn);
+    return;
+  }
   for (let i = 0; i < events.length; i += 100) {
     await trx.insertInto('audit_events').values(events.slice(i, i + 100).map(auditEventRow)).execute();
   }
-  const targets = events.flatMap(targetRowsOf);
   for (let i = 0; i < targets.length; i += 500) {
     await trx.insertInto('audit_event_targets').values(targets.slice(i, i + 500)).execute();
   }
 }
+
+const insertOneEvent = precompiled(
+  (
+    trx: Executor,
+    id: string,
+    tenantId: string,
+    seq: number,
+    activityDateTime: string,
+    activityDisplayName: string,
+    category: string,
+    loggedByService: string,
+    operationType: string,
+    result: AuditEvent['result'],
+    resultReason: string,
+    correlationId: string,
+    initiatedBy: string,
+    targetResources: string,
+    additionalDetails: string,
+    prevHash: string,
+    hash: string,
+    initiatorUserId: string | null,
+    initiatorUpn: string | null,
+    initiatorDisplayName: string | null,
+    initiatorAppId: string | null,
+  ) =>
+    trx.insertInto('audit_events').values({
+      id,
+      tenant_id: tenantId,
+      seq,
+      activity_date_time: activityDateTime,
+      activity_display_name: activityDisplayName,
+      category,
+      logged_by_service: loggedByService,
+      operation_type: operationType,
+      result,
+      result_reason: resultReason,
+      correlation_id: correlationId,
+      initiated_by: initiatedBy,
+      target_resources: targetResources,
+      additional_details: additionalDetails,
+      prev_hash: prevHash,
+      hash,
+      initiator_user_id: initiatorUserId,
+      initiator_upn: initiatorUpn,
+      initiator_display_name: initiatorDisplayName,
+      initiator_app_id: initiatorAppId,
+    }),
+);
+
+const insertOneTarget = precompiled(
+  (trx: Executor, eventId: string, position: number, tenantId: string, activityDateTime: string, targetId: string, targetUpn: string | null) =>
+    trx.insertInto('audit_event_targets').values({ event_id: eventId, position, tenant_id: tenantId, activity_date_time: activityDateTime, target_id: targetId, target_upn: targetUpn }),
+);
 
 /**
  * The indexable copies of an event's targets. A target id, and a UPN, appears at most once per event

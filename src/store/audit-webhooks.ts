@@ -1,4 +1,5 @@
 import type { Executor } from './database.js';
+import { precompiled } from './precompiled.js';
 
 export interface AuditWebhook {
   id: string;
@@ -14,11 +15,12 @@ export async function listAuditWebhooks(db: Executor, tenantId: string): Promise
   return rows.map(toWebhook);
 }
 
-/** The ids only: answered from the audit_webhooks_tenant index, no table read. */
+/** The ids only: answered from the audit_webhooks_tenant index, no table read. Once per audit event: built once. */
 export async function listAuditWebhookIds(db: Executor, tenantId: string): Promise<string[]> {
-  const rows = await db.selectFrom('audit_webhooks').select('id').where('tenant_id', '=', tenantId).execute();
+  const rows = await webhookIds(db, tenantId);
   return rows.map((r) => r.id);
 }
+const webhookIds = precompiled((db: Executor, tenantId: string) => db.selectFrom('audit_webhooks').select('id').where('tenant_id', '=', tenantId));
 
 export async function findAuditWebhook(db: Executor, id: string): Promise<AuditWebhook | undefined> {
   const row = await db.selectFrom('audit_webhooks').selectAll().where('id', '=', id).executeTakeFirst();

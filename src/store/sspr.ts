@@ -1,6 +1,7 @@
 import { PostgresAdapter, sql, type Selectable } from 'kysely';
 import type { Executor, SsprFlowsTable } from './database.js';
 import { fromBool, toBool } from './database.js';
+import { precompiled } from './precompiled.js';
 
 /** Self-service password reset flows, their counters and blocks, and used CAPTCHA solutions. */
 
@@ -42,34 +43,61 @@ export interface SsprFlow {
   ip: string | null;
 }
 
+// The reads and writes every step of a flow makes (a reset runs them ~15 times) are built once
+// (src/store/precompiled.ts), not per call.
+
 export async function insertFlow(db: Executor, f: SsprFlow): Promise<void> {
-  await db
-    .insertInto('sspr_flows')
-    .values({
-      id: f.id,
-      token_hash: f.tokenHash,
-      tenant_id: f.tenantId,
-      user_id: f.userId,
-      subject: f.subject,
-      decoy: toBool(f.decoy),
-      admin: toBool(f.admin),
-      intent: f.intent,
-      methods_required: f.methodsRequired,
-      methods: JSON.stringify(f.methods),
-      verified: JSON.stringify(f.verified),
-      pending: JSON.stringify(f.pending),
-      status: f.status,
-      version: f.version,
-      expires_at: f.expiresAt,
-      created_at: f.createdAt,
-      updated_at: f.updatedAt,
-      ip: f.ip,
-    })
-    .execute();
+  await flowInsert(db, f.id, f.tokenHash, f.tenantId, f.userId, f.subject, toBool(f.decoy), toBool(f.admin), f.intent, f.methodsRequired, JSON.stringify(f.methods), JSON.stringify(f.verified), JSON.stringify(f.pending), f.status, f.version, f.expiresAt, f.createdAt, f.updatedAt, f.ip);
 }
 
+const flowInsert = precompiled(
+  (
+    db: Executor,
+    id: string,
+    tokenHash: string,
+    tenantId: string | null,
+    userId: string | null,
+    subject: string,
+    decoy: 0 | 1,
+    admin: 0 | 1,
+    intent: SsprFlow['intent'],
+    methodsRequired: number,
+    methods: string,
+    verified: string,
+    pending: string,
+    status: FlowStatus,
+    version: number,
+    expiresAt: string,
+    createdAt: string,
+    updatedAt: string,
+    ip: string | null,
+  ) =>
+    db.insertInto('sspr_flows').values({
+      id,
+      token_hash: tokenHash,
+      tenant_id: tenantId,
+      user_id: userId,
+      subject,
+      decoy,
+      admin,
+      intent,
+      methods_required: methodsRequired,
+      methods,
+      verified,
+      pending,
+      status,
+      version,
+      expires_at: expiresAt,
+      created_at: createdAt,
+      updated_at: updatedAt,
+      ip,
+    }),
+);
+
+const flowByTokenHash = precompiled((db: Executor, tokenHash: string) => db.selectFrom('sspr_flows').selectAll().where('token_hash', '=', tokenHash));
+
 export async function findFlowByTokenHash(db: Executor, tokenHash: string): Promise<SsprFlow | undefined> {
-  const row = await db.selectFrom('sspr_flows').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  const [row] = await flowByTokenHash(db, tokenHash);
   return row && fromRow(row);
 }
 
@@ -125,19 +153,24 @@ export async function lockCounters(trx: Executor, subjects: readonly string[]): 
 }
 
 export async function insertAttempt(db: Executor, a: { id: string; subject: string; kind: string; createdAt: string }): Promise<void> {
-  await db.insertInto('sspr_attempts').values({ id: a.id, subject: a.subject, kind: a.kind, created_at: a.createdAt }).execute();
+  await attemptInsert(db, a.id, a.subject, a.kind, a.createdAt);
 }
+const attemptInsert = precompiled((db: Executor, id: string, subject: string, kind: string, createdAt: string) =>
+  db.insertInto('sspr_attempts').values({ id, subject, kind, created_at: createdAt }),
+);
 
 export async function countAttemptsSince(db: Executor, subject: string, kind: string, since: string): Promise<number> {
-  const r = await db
+  const [r] = await attemptsSince(db, subject, kind, since);
+  return Number(r?.n ?? 0);
+}
+const attemptsSince = precompiled((db: Executor, subject: string, kind: string, since: string) =>
+  db
     .selectFrom('sspr_attempts')
     .select((eb) => eb.fn.countAll<string | number>().as('n'))
     .where('subject', '=', subject)
     .where('kind', '=', kind)
-    .where('created_at', '>=', since)
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
+    .where('created_at', '>=', since),
+);
 
 /** A successful reset resets every counter of the user (reference §2.3). */
 export async function clearAttempts(db: Executor, subject: string): Promise<void> {
@@ -146,9 +179,10 @@ export async function clearAttempts(db: Executor, subject: string): Promise<void
 }
 
 export async function findBlock(db: Executor, subject: string): Promise<{ blockedUntil: string; reason: string } | undefined> {
-  const r = await db.selectFrom('sspr_blocks').selectAll().where('subject', '=', subject).executeTakeFirst();
+  const [r] = await blockOf(db, subject);
   return r && { blockedUntil: r.blocked_until, reason: r.reason };
 }
+const blockOf = precompiled((db: Executor, subject: string) => db.selectFrom('sspr_blocks').selectAll().where('subject', '=', subject));
 
 export async function upsertBlock(db: Executor, subject: string, blockedUntil: string, reason: string): Promise<void> {
   await db
@@ -158,9 +192,13 @@ export async function upsertBlock(db: Executor, subject: string, blockedUntil: s
     .execute();
 }
 
-/** Records a CAPTCHA solution as used; false when it was used before (the primary key settles races). */
-export async function useCaptcha(db: Executor, hash: string, expiresAt: string, now: string): Promise<boolean> {
-  await db.deleteFrom('sspr_captcha_uses').where('expires_at', '<', now).execute();
+/**
+ * Records a CAPTCHA solution as used; false when it was used before (the primary key settles races,
+ * one statement, so no transaction is needed). Used solutions past their expiry are removed by the
+ * housekeeping sweep (deleteSsprLeftovers), not here: expires_at has no index, so a delete on every
+ * use scanned the whole table — a cost that grew with the rate of resets.
+ */
+export async function useCaptcha(db: Executor, hash: string, expiresAt: string): Promise<boolean> {
   const r = await db
     .insertInto('sspr_captcha_uses')
     .values({ hash, expires_at: expiresAt })

@@ -54,7 +54,7 @@ const payloadSchema = z.object({
 
 /**
  * Decodes the widget's payload (base64 JSON, or the JSON itself), verifies it and spends it. The
- * signature check (Web Crypto, on the threadpool) runs before the transaction: on SQLite a transaction
+ * signature check (Web Crypto, on the threadpool) runs before the write: on SQLite a transaction
  * holds the one connection, and every other request's queries would wait for the threadpool behind it.
  */
 export async function spendCaptcha(db: Db, deps: CaptchaDeps, captcha: string): Promise<void> {
@@ -75,5 +75,5 @@ export async function spendCaptcha(db: Db, deps: CaptchaDeps, captcha: string): 
   const result = await verifySolution({ challenge, solution, deriveKey, ...secrets(deps.secretBox) });
   if (!result.verified) throw invalid;
   const key = sha256(`altcha:${challenge.signature}`);
-  if (!(await db.transaction().execute((trx) => useCaptcha(trx, key, exp, now.toISOString())))) throw invalid;
+  if (!(await useCaptcha(db, key, exp))) throw invalid;
 }

@@ -94,7 +94,11 @@ export async function startVerification(
   }
 
   const to = target;
-  const issued = await deps.db.transaction().execute(async (trx): Promise<{ blocked: string } | { blocked?: undefined; id: string | null; expiresAt: string }> => {
+  // The flow records the code in the transaction that issues it (one commit, and a request that
+  // loses a race with another change of the flow sends nothing).
+  const remember = (trx: Executor, id: string | null) =>
+    saveFlow(deps, { ...flow, pending: { ...flow.pending, codes: { ...flow.pending.codes, [method]: id ?? `decoy:${deps.random.uuid()}` }, lastStarted: method } }, trx);
+  const issued = await deps.db.transaction().execute(async (trx): Promise<{ blocked: string } | { blocked?: undefined; expiresAt: string }> => {
     const emailUntil = method === 'email' ? await countAttempt(trx, deps, ctx, flow.subject, user ?? null, 'email', flow) : null;
     if (emailUntil) return { blocked: emailUntil };
     if (!user || to === undefined) {
@@ -102,7 +106,8 @@ export async function startVerification(
       await countAttempt(trx, deps, ctx, flow.subject, null, `send:${method}`);
       const sent = await countAttemptsSince(trx, flow.subject, `send:${method}`, new Date(now.getTime() - 3_600_000).toISOString());
       if (method !== 'email' && sent > CODES_PER_HOUR) throw tooManyCodes();
-      return { id: null, expiresAt: new Date(now.getTime() + CODE_TTL_MS).toISOString() };
+      await remember(trx, null);
+      return { expiresAt: new Date(now.getTime() + CODE_TTL_MS).toISOString() };
     }
     if (method !== 'email') await spendSmsBudget(trx, deps, ctx.ipAddress, to);
     const code = await issueVerificationCode(trx, deps, {
@@ -118,10 +123,10 @@ export async function startVerification(
       maxPerHour: method === 'email' ? null : CODES_PER_HOUR,
     });
     await recordSsprEvent(deps, trx, ctx, user, flow, 'Self-service password reset flow activity progress', STEP.started(method));
-    return { id: code.id, expiresAt: code.expiresAt };
+    await remember(trx, code.id);
+    return { expiresAt: code.expiresAt };
   });
   if (issued.blocked !== undefined) throw blockedError(issued.blocked);
-  await saveFlow(deps, { ...flow, pending: { ...flow.pending, codes: { ...flow.pending.codes, [method]: issued.id ?? `decoy:${deps.random.uuid()}` }, lastStarted: method } });
   return { kind: 'sent', method, expiresAt: issued.expiresAt };
 }
 
