@@ -17,17 +17,44 @@ export interface ServeChild {
   stop(): Promise<{ seconds: number; killed: boolean }>;
 }
 
+export interface ServeChildOptions {
+  killAfterMs?: number;
+  startTimeoutMs?: number;
+  /**
+   * CPU ids to pin the server to (`taskset -c`, which execs node, so `pid` stays the server's). Set
+   * before node starts, so the server's own availableParallelism() — its hashing concurrency and
+   * libuv pool size (src/main.ts) — sees only these cores, as on a machine that has that many.
+   */
+  cpus?: readonly number[];
+  /**
+   * Its own session (setsid), as a service manager starts a server. With the kernel's autogroup
+   * scheduling (/proc/sys/kernel/sched_autogroup_enabled) a session is one scheduling entity: two
+   * servers left in the bench's session share one weight against the machine's other sessions, so on a
+   * busy shared machine the second server adds no CPU. Killed when the bench process exits.
+   */
+  ownSession?: boolean;
+}
+
 /**
  * `postern serve` (src/main.ts under tsx) as a child process with only `env` (plus PATH, HOME, TMPDIR),
  * resolved once it logs "listening on http://…". BENCH_SERVER_NODE_FLAGS (e.g. --cpu-prof) go to its node.
  */
-export function startServeChild(env: Record<string, string>, options: { killAfterMs?: number; startTimeoutMs?: number } = {}): Promise<ServeChild> {
+export function startServeChild(env: Record<string, string>, options: ServeChildOptions = {}): Promise<ServeChild> {
   const flags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'src/main.ts', 'serve'], {
+  const nodeArgs = [...flags, '--import', 'tsx', 'src/main.ts', 'serve'];
+  const [command, args] = options.cpus?.length ? ['taskset', ['-c', options.cpus.join(','), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { ...pick(process.env, ['PATH', 'HOME', 'TMPDIR']), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.ownSession === true,
   });
+  if (options.ownSession) {
+    // a detached child is in no process group of ours: nothing else would stop it if the bench dies
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
+  }
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
