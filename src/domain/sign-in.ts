@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { SecretBox } from '../lib/crypto.js';
-import { readLockoutStateForUpdate } from '../store/lockout.js';
+import type { Executor } from '../store/database.js';
+import { readLockoutState, readLockoutStateForUpdate, type LockoutRow } from '../store/lockout.js';
 import { findTenantById } from '../store/tenants.js';
 import { findUserByUpn, setLockoutState, setPasswordHash, type User } from '../store/users.js';
 import type { DomainDeps } from './deps.js';
@@ -77,21 +78,29 @@ export async function signInWithPassword(deps: SignInDeps, input: SignInInput): 
   const tenant = await findTenantById(deps.db, signedIn.tenantId);
   if (!tenant) return { ok: false, reason: 'invalid_credentials' };
   const expiryPolicy = expiryPolicyOf(tenant);
-  const outcome = await deps.db.transaction().execute(async (trx): Promise<SignInResult> => {
-    const state = await readLockoutStateForUpdate(trx, signedIn.id);
-    if (!state) return { ok: false, reason: 'invalid_credentials' };
+  const settle = async (db: Executor, state: LockoutRow): Promise<SignInResult> => {
     // A concurrent attempt may have locked the account while we were hashing.
     if (isLocked(state, now)) return { ok: false, reason: 'locked' };
-    if (rehash !== undefined) await setPasswordHash(trx, signedIn.id, { passwordHash: rehash, changedAt: null });
-    if (needsReset(state)) await setLockoutState(trx, signedIn.id, CLEARED_LOCKOUT);
+    if (rehash !== undefined) await setPasswordHash(db, signedIn.id, { passwordHash: rehash, changedAt: null });
+    if (needsReset(state)) await setLockoutState(db, signedIn.id, CLEARED_LOCKOUT);
     // Checked after the password, like Azure: only someone who knows it learns the account is disabled.
     if (!state.accountEnabled) return { ok: false, reason: 'disabled' };
     const user = { ...signedIn, ...CLEARED_LOCKOUT, passwordHash: rehash ?? signedIn.passwordHash };
     const expiry = passwordExpiry(user, expiryPolicy, now);
     if (mustChangePassword(user) || expiry.expired) return { ok: false, reason: 'password_expired', user };
     return { ok: true, user, expiry };
+  };
+  // Most sign-ins have nothing to write (no failures to clear, no rehash): a plain read decides them,
+  // without a transaction or PostgreSQL's row lock (which writes WAL). Otherwise the row is locked
+  // and read again, and the write and the decision are one transaction.
+  const current = await readLockoutState(deps.db, signedIn.id);
+  if (!current) return { ok: false, reason: 'invalid_credentials' };
+  if (rehash === undefined && !needsReset(current)) return settle(deps.db, current);
+  return deps.db.transaction().execute(async (trx): Promise<SignInResult> => {
+    const state = await readLockoutStateForUpdate(trx, signedIn.id);
+    if (!state) return { ok: false, reason: 'invalid_credentials' };
+    return settle(trx, state);
   });
-  return outcome;
 }
 
 /** An admin or a reset asked for a new password at next sign-in (expiry is checked beside it). */
