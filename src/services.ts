@@ -47,6 +47,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const secretBox = new SecretBox(config.secretKey ?? readOrCreateSecretKey(config.dataDir));
   const tokens = new TokenService({ db: handle.db, clock, random, secretBox, publicUrl: config.publicUrl, accessTokenAlg: config.accessTokenAlg });
   const hasher = overrides.hasher ?? createArgon2Hasher(config.argon2);
+  const mailer = overrides.mailer ?? createMailer(config);
   return {
     config,
     db: handle.db,
@@ -56,12 +57,14 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     hasher,
     secretBox,
     tokens,
-    mailer: overrides.mailer ?? createMailer(config),
+    mailer,
     sms: overrides.sms ?? createSmsSender(config),
     voice: overrides.voice ?? createVoiceCaller(config),
     writeback: createWriteback({ db: handle.db, clock, random }, { timeoutMs: config.writebackJobTimeoutMs }),
     close: async () => {
       await hasher.close?.(); // the {CRYPT} worker pool, if it was started
+      // its pooled SMTP connections; a mailer passed in belongs to the caller
+      if (!overrides.mailer) mailer.close();
       await handle.close();
     },
   };

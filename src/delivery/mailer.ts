@@ -14,7 +14,15 @@ export interface MailMessage {
 export interface Mailer {
   /** recorded on the outbox row: 'smtp', or 'outbox' when nothing leaves the process */
   readonly transport: 'smtp' | 'outbox';
+  /** how many sends may be in flight at once without queueing inside the mailer (its connections) */
+  readonly maxConcurrent: number;
   send(message: MailMessage): Promise<void>;
+  /**
+   * Loads what the first send needs (nodemailer, the transport) in the background, so the first
+   * message does not pay for it while a burst of them queues up behind it. Opens no connection.
+   */
+  prepare?(): void;
+  /** closes idle connections at once, busy ones after their message; later sends fail (and are retried) */
   close(): void;
 }
 
@@ -25,22 +33,51 @@ export interface SmtpMailerOptions {
   /** ms; defaults suit a real relay, tests shorten them */
   connectionTimeoutMs?: number;
   socketTimeoutMs?: number;
+  /** connections kept open to the relay (default 5, as nodemailer's pool) */
+  maxConnections?: number;
+  /** messages over one connection before it is replaced (default 100) */
+  maxMessages?: number;
+  /** an unused connection is closed (QUIT) after this long (default 30 s) */
+  idleTimeoutMs?: number;
 }
 
 export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
   // Timeouts bound how long one message can hold its outbox lease; parameters in the URL win.
   const connectionTimeout = options.connectionTimeoutMs ?? 15_000;
+  // nodemailer lets the URL's parameters win (smtp://…?maxConnections=3 for a relay that allows
+  // only a few), and the worker must know the figure the pool really uses
+  const fromUrl = Number(URL.canParse(options.url) ? new URL(options.url).searchParams.get('maxConnections') : NaN);
+  const maxConnections = Math.max(1, Number.isInteger(fromUrl) && fromUrl > 0 ? fromUrl : (options.maxConnections ?? 5));
   // nodemailer is loaded with the first message, not at start-up (it is ~40 modules the server may not need for a while)
   let transport: Promise<Transporter> | undefined;
   const open = (): Promise<Transporter> =>
     (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
       nodemailer.createTransport(
-        { url: options.url, connectionTimeout, greetingTimeout: connectionTimeout, socketTimeout: options.socketTimeoutMs ?? 30_000 },
+        {
+          url: options.url,
+          connectionTimeout,
+          greetingTimeout: connectionTimeout,
+          socketTimeout: options.socketTimeoutMs ?? 30_000,
+          // A pool: a burst of reset codes goes over a few open connections instead of a TCP (and TLS)
+          // handshake, greeting and AUTH per message. The outbox worker sends at most maxConcurrent at
+          // once, so a message never waits in the pool's queue and its own timeouts bound it. Idle
+          // connections are closed (QUIT) after idleTimeout, well before a relay's own limit (RFC 5321:
+          // 5 minutes), and close() ends them at once.
+          pool: true,
+          maxConnections,
+          maxMessages: options.maxMessages ?? 100,
+          idleTimeout: options.idleTimeoutMs ?? 30_000,
+        },
         { from: options.from },
       ),
     ));
   return {
     transport: 'smtp',
+    maxConcurrent: maxConnections,
+    prepare: () =>
+      void open().catch(() => {
+        transport = undefined; // the first send tries again and reports the error
+      }),
     async send(m) {
       await (await open()).sendMail({
         to: m.to,
@@ -65,6 +102,7 @@ export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
  */
 export const outboxOnlyMailer: Mailer = {
   transport: 'outbox',
+  maxConcurrent: 1,
   async send() {},
   close() {},
 };

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { renderStoredMessage, type MessageSender } from '../domain/messages.js';
 import type { Clock } from '../lib/clock.js';
 import type { SecretBox } from '../lib/crypto.js';
@@ -6,6 +7,7 @@ import type { Db, Dialect } from '../store/database.js';
 import { findLogos } from '../store/branding.js';
 import { claimDueMessages, findTenantSenders, markFailed, markRetry, markSent, type OutboxRecord } from '../store/outbox.js';
 import type { Mailer } from './mailer.js';
+import { onMessageQueued } from './outbox-signal.js';
 import { createSiemSender, type SiemSender } from './siem.js';
 import type { SmsSender, VoiceCaller } from './sms.js';
 
@@ -26,11 +28,17 @@ export interface OutboxWorkerOptions {
   /** names this worker in lease_owner; unique per process by default */
   owner?: string;
   batchSize?: number;
+  /**
+   * Messages of a batch in flight at once; by default the mailer's maxConcurrent (its pooled
+   * connections), so no message waits inside the mailer while its lease runs.
+   */
+  concurrency?: number;
   maxAttempts?: number;
   backoff?: { baseMs?: number; maxMs?: number };
   /**
-   * How long a claim holds. It must outlast a whole batch (the transports' timeouts times batchSize):
-   * a lease that runs out while its sender is still busy lets another worker send the same message.
+   * How long a claim holds. It must outlast a whole batch (the transports' timeouts times
+   * batchSize ÷ concurrency, rounded up): a lease that runs out while its sender is still busy lets
+   * another worker send the same message.
    */
   leaseMs?: number;
   log?: { warn(obj: object, msg: string): void };
@@ -46,7 +54,10 @@ export interface RunResult {
 export interface OutboxWorker {
   readonly owner: string;
   runOnce(): Promise<RunResult>;
-  /** polls every intervalMs (at once again while batches come back full) until stop() */
+  /**
+   * Polls every intervalMs (at once again while batches come back full) until stop(); a message
+   * queued in this process (outbox-signal.ts) starts a run at once.
+   */
   start(intervalMs: number): void;
   /** stops polling and waits for the batch in hand */
   stop(): Promise<void>;
@@ -64,6 +75,12 @@ export function backoffDelay(attempts: number, backoff: { baseMs: number; maxMs:
 class PermanentFailure extends Error {}
 
 const MAX_ERROR_LENGTH = 300;
+/**
+ * How long a run keeps looking for a message signalled in this process that it has not claimed yet:
+ * the queueing transaction commits after the signal. Longer than any sane transaction; past it the
+ * message is left to the poll (its transaction rolled back, or another node took it).
+ */
+const SIGNAL_WAIT_MS = 2_000;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const PHONE = /^\+[1-9][0-9]{6,14}$/;
 
@@ -89,6 +106,8 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   const maxAttempts = options.maxAttempts ?? 8;
   const backoff = { baseMs: options.backoff?.baseMs ?? DEFAULT_BACKOFF.baseMs, maxMs: options.backoff?.maxMs ?? DEFAULT_BACKOFF.maxMs };
   const leaseMs = options.leaseMs ?? 10 * 60_000;
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? options.mailer.maxConcurrent));
+  const slots = fifoSemaphore(concurrency);
 
   const siem = options.siem ?? createSiemSender(deps);
 
@@ -122,7 +141,8 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
     }
   }
 
-  async function runOnce(): Promise<RunResult> {
+  /** One claim and its deliveries; also says which ids it claimed (for the signal bookkeeping). */
+  async function runBatch(onAllStarted?: (full: boolean) => void): Promise<{ result: RunResult; ids: string[] }> {
     const now = deps.clock.now();
     const claimed = await claimDueMessages(deps.db, deps.dialect, {
       owner,
@@ -131,13 +151,18 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
       limit: batchSize,
     });
     const result: RunResult = { claimed: claimed.length, sent: 0, retried: 0, failed: 0 };
-    if (claimed.length === 0) return result;
+    const ids = claimed.map((r) => r.id);
+    if (claimed.length === 0) return { result, ids };
     const senders = await findTenantSenders(deps.db, claimed.map((r) => r.tenantId));
     // Logos (up to 100 KB each) are read now, for email only, and never copied into outbox rows: the
     // rows stay small and a message shows the logo the tenant has when it is sent.
     const logos = await findLogos(deps.db, claimed.filter((r) => r.channel === 'email').map((r) => r.tenantId));
-    // One at a time: a relay sees one connection per worker, and the lease covers the batch.
-    for (const record of claimed) {
+    // A few at a time (the mailer's pooled connections): the relay sees at most that many connections
+    // from this worker, and the lease covers ⌈(batch + concurrency) ÷ concurrency⌉ messages' timeouts.
+    // Each message is finished (sent, retry, failed) on its own; after a database error no further
+    // message of the batch is started, the others finish, and the error ends the run (the rest wait
+    // for their lease).
+    const settle = async (record: OutboxRecord): Promise<void> => {
       try {
         const sender = senders.get(record.tenantId);
         const via = await deliver(record, sender && { ...sender, logo: logos.get(record.tenantId) ?? null });
@@ -156,39 +181,147 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
           options.log?.warn({ messageId: record.id, channel: record.channel, attempts: record.attempts, error }, 'message delivery failed; will retry');
         }
       }
-    }
-    return result;
+    };
+    // Slots are shared by the worker's runs and taken in claim order: while the last messages of a
+    // full batch are still out, the next batch is claimed and waits for their slots, so the pool
+    // never idles between batches and never has more than `concurrency` messages in flight.
+    let failure: { error: unknown } | undefined;
+    let started = 0;
+    await Promise.all(
+      claimed.map(async (record) => {
+        await slots.acquire();
+        try {
+          if (++started === claimed.length) onAllStarted?.(claimed.length === batchSize);
+          if (failure === undefined) await settle(record);
+        } catch (error) {
+          failure ??= { error };
+        } finally {
+          slots.release();
+        }
+      }),
+    );
+    if (failure) throw failure.error;
+    return { result, ids };
   }
 
+  // Scheduling. One claim at a time; the next one is due: as soon as every message of a full batch
+  // has its slot (the pipeline above), or at once when a message was queued during the claim; after a
+  // short, growing delay while a message signalled in this process has not been claimed yet (its
+  // transaction may not have committed); else after intervalMs.
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
+  const running = new Set<Promise<void>>();
+  /** a run that has not yet started all its messages: no other claim meanwhile */
+  let claiming = false;
   let stopped = true;
+  let interval = 0;
+  let unsubscribe: (() => void) | undefined;
+  /** ids signalled here and not yet claimed by this worker → when the signal came (ms, monotonic) */
+  const awaited = new Map<string, number>();
+  let emptyRetries = 0;
+  let signalledDuringClaim = false;
 
-  function schedule(delayMs: number, intervalMs: number): void {
+  function schedule(delayMs: number): void {
     if (stopped) return;
+    if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
-      running = runOnce()
-        .then((r) => schedule(r.claimed === batchSize ? 0 : intervalMs, intervalMs))
-        .catch((err: unknown) => {
-          options.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox worker run failed');
-          schedule(intervalMs, intervalMs);
-        });
+      timer = undefined;
+      run();
     }, delayMs);
     timer.unref();
   }
 
+  function run(): void {
+    if (stopped || claiming) return;
+    claiming = true;
+    signalledDuringClaim = false;
+    let handedOn = false;
+    const settled: Promise<void> = runBatch((full) => {
+      claiming = false;
+      if (full && !stopped) {
+        handedOn = true;
+        schedule(0);
+      }
+    })
+      .then(
+        ({ result, ids }) => {
+          if (!handedOn) claiming = false;
+          afterRun(result, ids, handedOn);
+        },
+        (err: unknown) => {
+          if (!handedOn) claiming = false;
+          options.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox worker run failed');
+          if (!handedOn) schedule(interval);
+        },
+      )
+      .finally(() => running.delete(settled));
+    running.add(settled);
+  }
+
+  function afterRun(r: RunResult, claimedIds: readonly string[], handedOn: boolean): void {
+    for (const id of claimedIds) awaited.delete(id);
+    const now = performance.now();
+    for (const [id, since] of awaited) if (now - since > SIGNAL_WAIT_MS) awaited.delete(id);
+    // the next run, already under way, decides what comes after it
+    if (handedOn) return;
+    if (r.claimed === batchSize || (signalledDuringClaim && awaited.size > 0)) {
+      emptyRetries = 0;
+      schedule(0);
+    } else if (awaited.size > 0) {
+      // Not visible yet: look again soon, backing off (25, 50, 100, 200, 250 … ms) until SIGNAL_WAIT_MS.
+      // A run costs one claim query; the poll (other nodes' messages) goes on as before afterwards.
+      schedule(Math.min(250, 25 * 2 ** emptyRetries++));
+    } else {
+      emptyRetries = 0;
+      schedule(interval);
+    }
+  }
+
+  function onSignal(id: string): void {
+    if (stopped) return;
+    awaited.set(id, performance.now());
+    emptyRetries = 0;
+    if (claiming) signalledDuringClaim = true;
+    else schedule(0);
+  }
+
   return {
     owner,
-    runOnce,
+    runOnce: async () => (await runBatch()).result,
     start(intervalMs) {
       if (!stopped) return;
       stopped = false;
-      schedule(0, intervalMs);
+      interval = intervalMs;
+      unsubscribe = onMessageQueued(onSignal);
+      schedule(0);
     },
     async stop() {
       stopped = true;
+      unsubscribe?.();
+      unsubscribe = undefined;
       if (timer) clearTimeout(timer);
-      await running;
+      timer = undefined;
+      awaited.clear();
+      await Promise.all(running);
+    },
+  };
+}
+
+/** At most `n` holders; waiters are served in the order they asked. */
+function fifoSemaphore(n: number): { acquire(): Promise<void>; release(): void } {
+  let free = n;
+  const waiting: (() => void)[] = [];
+  return {
+    acquire: () => {
+      if (free > 0) {
+        free -= 1;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    release: () => {
+      const next = waiting.shift();
+      if (next) next();
+      else free += 1;
     },
   };
 }

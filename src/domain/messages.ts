@@ -1,6 +1,7 @@
 import { brandingOf, isTemplateName, parseTemplateData, renderMessage, resolveLocale, type Branding, type BrandingSource, type RenderedMessage, type TemplateData, type TemplateName } from '../delivery/templates/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random, SecretBox } from '../lib/crypto.js';
+import { signalMessageQueued } from '../delivery/outbox-signal.js';
 import type { Executor } from '../store/database.js';
 import { findTenantSenders, insertOutboxMessage, listLatestMessages, type Channel, type OutboxRecord, type OutboxStatus, type TenantSender } from '../store/outbox.js';
 
@@ -55,6 +56,8 @@ export async function enqueueMessage<T extends TemplateName>(trx: Executor, deps
     secretDataSealed: secret ? deps.secretBox.seal(JSON.stringify(secret)) : null,
     createdAt: deps.clock.now().toISOString(),
   });
+  // before the commit: the worker keeps looking for this id a moment (outbox-signal.ts)
+  signalMessageQueued(id);
   return id;
 }
 

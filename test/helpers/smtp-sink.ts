@@ -23,7 +23,13 @@ export interface SmtpSink {
   /** smtp://… URL for SMTP_URL (with credentials when the sink was made with some) */
   readonly url: string;
   readonly messages: ReceivedMail[];
+  /** SMTP connections accepted so far (over restarts) */
+  readonly connections: number;
+  /** SMTP connections open right now */
+  readonly openConnections: number;
   mode: SinkMode;
+  /** recipients refused at RCPT TO with this reply code (451: try later, 550: never), whatever the mode */
+  readonly rejectRecipients: Map<string, 451 | 550>;
   /** stop listening (connections are then refused) */
   stop(): Promise<void>;
   /** listen again on the same port */
@@ -38,6 +44,9 @@ export interface SmtpSink {
 export async function startSmtpSink(options: { user?: string; pass?: string; port?: number } = {}): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
   let mode: SinkMode = 'accept';
+  let connections = 0;
+  let openConnections = 0;
+  const rejectRecipients = new Map<string, 451 | 550>();
   const requireAuth = options.user !== undefined;
 
   const makeServer = (): SMTPServer =>
@@ -46,6 +55,17 @@ export async function startSmtpSink(options: { user?: string; pass?: string; por
       authOptional: !requireAuth,
       allowInsecureAuth: true,
       logger: false,
+      // stop()/close() end open sessions (421) after this instead of waiting 30 s for the client:
+      // a pooled client keeps its connection open, and a relay that goes down drops it
+      closeTimeout: 200,
+      onConnect(_session, callback) {
+        connections += 1;
+        openConnections += 1;
+        callback();
+      },
+      onClose() {
+        openConnections -= 1;
+      },
       onAuth(auth, _session, callback) {
         if (auth.username === options.user && auth.password === options.pass) return callback(null, { user: auth.username });
         return callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
@@ -53,6 +73,11 @@ export async function startSmtpSink(options: { user?: string; pass?: string; por
       onMailFrom(_address, _session, callback) {
         if (mode === 'reject-temporary') return callback(Object.assign(new Error('Try again later'), { responseCode: 451 }));
         if (mode === 'reject-permanent') return callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
+        return callback();
+      },
+      onRcptTo(address, _session, callback) {
+        const code = rejectRecipients.get(address.address);
+        if (code) return callback(Object.assign(new Error(code === 451 ? 'Try again later' : 'Mailbox unavailable'), { responseCode: code }));
         return callback();
       },
       onData(stream, session: SMTPServerSession, callback) {
@@ -80,6 +105,13 @@ export async function startSmtpSink(options: { user?: string; pass?: string; por
     port,
     url: `smtp://${credentials}127.0.0.1:${port}`,
     messages,
+    rejectRecipients,
+    get connections() {
+      return connections;
+    },
+    get openConnections() {
+      return openConnections;
+    },
     get mode() {
       return mode;
     },
