@@ -4,6 +4,8 @@ import { createReminderScheduler } from '../domain/expiry-reminders.js';
 import { startWritebackSweeper } from '../writeback/retry.js';
 import { AUDIT_RETENTION_INTERVAL_MS, createAuditRetentionScheduler } from '../domain/audit-retention.js';
 import { HOUSEKEEPING_INTERVAL_MS, sweepExpired } from '../domain/housekeeping.js';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { applyHeapGrowth } from '../lib/heap.js';
 import { bootstrapIfEmpty } from '../domain/tenants.js';
@@ -49,18 +51,83 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
   retention.start(AUDIT_RETENTION_INTERVAL_MS);
   // writeback: expire lapsed jobs and apply on-premises successes whose cloud write failed, every minute
   const stopWritebackSweep = startWritebackSweeper(services, (err) => app.log.warn({ err }, 'writeback sweep failed'));
+  const connections = trackConnections(app.server, config.tls !== undefined);
   const stop = async (): Promise<void> => {
     clearInterval(sweep);
     await reminders.stop();
     await retention.stop();
     stopWritebackSweep();
-    await outbox.stop();
-    await app.close();
+    // Stop listening and let the requests in hand finish (their answers say `Connection: close`);
+    // connections without a request in hand are closed now: idle keep-alive ones, and ones a client
+    // opened and never used (a browser's preconnect, an HTTP client's spare), which Node's
+    // closeIdleConnections() does not count as idle and which kept `serve` alive after a load. What is
+    // still open after the grace period is cut. The outbox finishes its batch meanwhile (bounded by
+    // the transports' timeouts); only then do the mailer and the database close.
+    const closing = app.close();
+    connections.drain();
+    const cut = setTimeout(() => connections.destroyAll(), SHUTDOWN_GRACE_MS);
+    cut.unref();
+    await Promise.all([closing, outbox.stop()]);
+    clearTimeout(cut);
     await services.close();
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   const address = await app.listen({ port: config.port, host: config.host });
   io.out(`Postern is listening on ${address} (public URL ${config.publicUrl}, database ${services.dialect})`);
+  // after listening, so start-up does not wait for it: the first reset code then does not load the
+  // SMTP client (seconds on a busy machine, with every mail queued meanwhile waiting behind it)
+  setImmediate(() => services.mailer.prepare?.());
   await new Promise<void>((resolve) => app.server.once('close', () => resolve()));
+}
+
+/** How long a shutdown waits for the requests in hand before it closes their connections. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+/**
+ * The server's connections and the answers in hand on each, so that a shutdown can close what is
+ * idle at once and the rest as soon as its answer is out.
+ */
+function trackConnections(server: Server, tls: boolean): { drain(): void; destroyAll(): void } {
+  /** connections as requests see them (over TLS: the TLS socket, once its handshake is done) */
+  const sockets = new Set<Socket>();
+  /** TCP connections of a TLS server, handshake done or not: cut with the rest when the grace is over */
+  const tcp = new Set<Socket>();
+  /** answers not yet finished, by connection */
+  const answers = new Map<Socket, Set<ServerResponse>>();
+  let draining = false;
+  const keep = (set: Set<Socket>) => (socket: Socket) => {
+    set.add(socket);
+    socket.once('close', () => {
+      set.delete(socket);
+      answers.delete(socket);
+    });
+  };
+  server.on(tls ? 'secureConnection' : 'connection', keep(sockets));
+  if (tls) server.on('connection', keep(tcp));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    const open = answers.get(socket) ?? new Set<ServerResponse>();
+    answers.set(socket, open.add(res));
+    if (draining && !res.headersSent) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      open.delete(res);
+      if (open.size > 0) return;
+      answers.delete(socket);
+      if (draining) socket.destroySoon();
+    });
+  });
+  return {
+    drain() {
+      draining = true;
+      for (const socket of sockets) {
+        const open = answers.get(socket);
+        if (!open) socket.destroy();
+        else for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
+      }
+    },
+    destroyAll() {
+      for (const socket of [...sockets, ...tcp]) socket.destroy();
+    },
+  };
 }
