@@ -82,11 +82,12 @@ const serverEnv: Record<string, string> = {
   PORT: '0',
   LOG_LEVEL: 'warn',
 };
-const serverConfig = loadConfig({ ...serverEnv, ...pick(process.env, ['ARGON2_MEMORY_KIB', 'ARGON2_ITERATIONS', 'ARGON2_PARALLELISM']) });
+const serverConfig = loadConfig({ ...serverEnv, ...pick(process.env, ['ARGON2_MEMORY_KIB', 'ARGON2_ITERATIONS', 'ARGON2_PARALLELISM', 'ACCESS_TOKEN_ALG']) });
 Object.assign(serverEnv, {
   ARGON2_MEMORY_KIB: String(serverConfig.argon2.memoryCost),
   ARGON2_ITERATIONS: String(serverConfig.argon2.timeCost),
   ARGON2_PARALLELISM: String(serverConfig.argon2.parallelism),
+  ACCESS_TOKEN_ALG: serverConfig.accessTokenAlg,
 });
 
 

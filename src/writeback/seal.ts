@@ -21,10 +21,31 @@ export async function sealPayload(payload: SealedJobPayload, keys: readonly Reci
     .setProtectedHeader({ enc: CONTENT_ENC, cty: 'postern-writeback-job+json' })
     .setAdditionalAuthenticatedData(new TextEncoder().encode(payload.jobId));
   for (const key of keys) {
-    const publicKey = await importJWK(key.publicJwk as JWK, KEY_ALG);
-    enc.addRecipient(publicKey).setUnprotectedHeader({ alg: KEY_ALG, kid: key.kid });
+    enc.addRecipient(await recipientKey(key.publicJwk)).setUnprotectedHeader({ alg: KEY_ALG, kid: key.kid });
   }
   return enc.encrypt();
+}
+
+/**
+ * Imported agent keys, by their JWK's exact JSON: a key's JWK is the key, so an entry can never
+ * stand for another key. Importing is a Web Crypto call on the threadpool (behind any password
+ * hashes in flight) and took a share of the time a job needs to reach its agent (BENCHMARKS.md,
+ * writeback). Agents rotate keys rarely; the oldest entries make room.
+ */
+const imported = new Map<string, Promise<Awaited<ReturnType<typeof importJWK>>>>();
+const IMPORTED_MAX = 256;
+
+function recipientKey(publicJwk: Record<string, unknown>): Promise<Awaited<ReturnType<typeof importJWK>>> {
+  const id = JSON.stringify(publicJwk);
+  let key = imported.get(id);
+  if (!key) {
+    if (imported.size >= IMPORTED_MAX) imported.delete(imported.keys().next().value!);
+    key = importJWK(publicJwk as JWK, KEY_ALG);
+    // a key that fails to import is not kept: the next job tries again (and fails the same way)
+    key.catch(() => imported.delete(id));
+    imported.set(id, key);
+  }
+  return key;
 }
 
 /** The flattened JWE of one recipient (what the claiming agent receives), or undefined when none has one of `kids`. */
