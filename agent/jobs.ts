@@ -1,4 +1,6 @@
-import { flattenedDecrypt, generalDecrypt, importJWK, type FlattenedJWE, type GeneralJWE, type JWEHeaderParameters, type JWK } from 'jose';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { FlattenedJWE, GeneralJWE } from 'jose';
+import { openJwe } from '../src/writeback/jwe.js';
 import { DEFAULT_JOB_TIMEOUT_MS, JOB_ORIGINS, type AgentJob, type JobKind, type JobOrigin, type JobResult, type SealedJobPayload } from '../src/writeback/protocol.js';
 import { refusalEvent, type AgentLog, type EventName } from './events.js';
 import type { StateKey } from './state.js';
@@ -38,14 +40,12 @@ export interface JobHandlerDeps {
   remember?: number;
 }
 
-type ImportedKey = Awaited<ReturnType<typeof importJWK>>;
-
 export class JobHandler {
   /**
    * Private keys imported once, by the JWK object the state holds (a rotation brings a new object; a
-   * dropped key's entry goes with it) and algorithm: importing a JWK cost ~1 ms per job.
+   * dropped key's entry goes with it).
    */
-  private readonly imported = new WeakMap<JWK, Map<string, Promise<ImportedKey>>>();
+  private readonly imported = new WeakMap<StateKey['jwk'], KeyObject>();
   private readonly recent = new Map<string, Promise<JobResult>>();
   private readonly now: () => Date;
   private readonly remember: number;
@@ -79,7 +79,7 @@ export class JobHandler {
     };
     let payload: SealedJobPayload;
     try {
-      payload = await this.open(job);
+      payload = this.open(job);
     } catch (err) {
       this.deps.log.event('DecryptionError', 'the job could not be opened with any key the agent holds', { jobId: job.id, error: (err as Error).message });
       return done({ outcome: 'refused', reason: 'other', detail: 'the agent could not decrypt the job (key mismatch)' });
@@ -111,32 +111,22 @@ export class JobHandler {
     }
   }
 
-  private async open(job: AgentJob): Promise<SealedJobPayload> {
+  private open(job: AgentJob): SealedJobPayload {
     const keys = this.deps.keys();
-    const getKey = async (protectedHeader: JWEHeaderParameters | undefined, token: FlattenedJWE) => {
-      const kid = protectedHeader?.kid ?? token.header?.kid;
+    const sealed = job.sealed as FlattenedJWE | GeneralJWE;
+    // Postern sends this agent's recipient as flattened JSON; a general JWE (every recipient) is accepted
+    // too. Only the profile Postern seals with opens (src/writeback/jwe.ts): nothing weaker is accepted.
+    const { plaintext } = openJwe(sealed, (kid) => {
       // without a kid, the current key; with one, only the key it names (never a guess among several)
       const key = kid === undefined ? keys[0] : keys.find((k) => k.kid === kid);
-      if (!key) throw new Error(`no private key with kid ${String(kid)}`);
-      return this.importKey(key.jwk, protectedHeader?.alg ?? token.header?.alg ?? 'ECDH-ES');
-    };
-    // only the algorithms Postern seals with (src/writeback/seal.ts): nothing weaker is accepted
-    const options = { keyManagementAlgorithms: ['ECDH-ES+A256KW', 'ECDH-ES'], contentEncryptionAlgorithms: ['A256GCM'] };
-    const sealed = job.sealed as FlattenedJWE | GeneralJWE;
-    // Postern sends this agent's recipient as flattened JSON; a general JWE (every recipient) is accepted too
-    const { plaintext } = 'recipients' in sealed ? await generalDecrypt(sealed, getKey, options) : await flattenedDecrypt(sealed, getKey, options);
-    return JSON.parse(new TextDecoder().decode(plaintext)) as SealedJobPayload;
+      return key && this.privateKey(key.jwk);
+    });
+    return JSON.parse(plaintext.toString('utf8')) as SealedJobPayload;
   }
 
-  private importKey(jwk: JWK, alg: string): Promise<ImportedKey> {
-    let byAlg = this.imported.get(jwk);
-    if (!byAlg) this.imported.set(jwk, (byAlg = new Map<string, Promise<ImportedKey>>()));
-    let key = byAlg.get(alg);
-    if (!key) {
-      key = importJWK(jwk, alg);
-      byAlg.set(alg, key);
-      key.catch(() => byAlg.delete(alg)); // a failed import is not kept
-    }
+  private privateKey(jwk: StateKey['jwk']): KeyObject {
+    let key = this.imported.get(jwk);
+    if (!key) this.imported.set(jwk, (key = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, d: jwk.d }, format: 'jwk' })));
     return key;
   }
 
