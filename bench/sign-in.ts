@@ -24,7 +24,6 @@
  * ARGON2_MEMORY_KIB / ARGON2_ITERATIONS / ARGON2_PARALLELISM (the server's parameters).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
@@ -32,6 +31,7 @@ import { createArgon2Hasher } from '../src/domain/hasher.js';
 import { createTenant, systemContext } from '../src/domain/tenants.js';
 import { createServices } from '../src/services.js';
 import { migrateToLatest } from '../src/store/migrate.js';
+import { closedLoop } from './lib/raw-load.js';
 import { pick, startServeChild, type ServeChild } from './lib/serve-child.js';
 
 // the raw side uses the server's pool size (src/main.ts); libuv reads it when the pool first starts,
@@ -91,46 +91,6 @@ Object.assign(serverEnv, {
 });
 
 
-/**
- * Closed loop over `clients` keep-alive sockets: each sends the prepared request again as soon as a
- * whole answer is in. Counts 200s finished inside [start, end]; any other status stops the run.
- */
-function load(base: URL, request: Buffer, clients: number, start: number, end: number): Promise<number> {
-  let counted = 0;
-  const one = () =>
-    new Promise<void>((ok, fail) => {
-      const socket = connect({ host: base.hostname, port: Number(base.port) });
-      socket.setNoDelay(true);
-      let buffered: Buffer = Buffer.alloc(0);
-      socket.on('connect', () => socket.write(request));
-      socket.on('error', fail);
-      socket.on('data', (chunk: Buffer) => {
-        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-        for (;;) {
-          const headEnd = buffered.indexOf('\r\n\r\n');
-          if (headEnd < 0) return;
-          const head = buffered.subarray(0, headEnd).toString('latin1');
-          const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? NaN);
-          if (!Number.isFinite(length)) return fail(new Error(`answer without content-length: ${head.split('\r\n')[0]}`));
-          if (buffered.length < headEnd + 4 + length) return;
-          if (!head.startsWith('HTTP/1.1 200')) {
-            socket.destroy();
-            return fail(new Error(`token endpoint answered ${head.split('\r\n')[0]}: ${buffered.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8').slice(0, 300)}`));
-          }
-          buffered = buffered.subarray(headEnd + 4 + length);
-          const now = Date.now();
-          if (now >= start && now <= end) counted += 1;
-          if (now >= end) {
-            socket.end();
-            return ok();
-          }
-          socket.write(request);
-        }
-      });
-    });
-  return Promise.all(Array.from({ length: clients }, one)).then(() => counted);
-}
-
 let server: ServeChild | undefined;
 try {
   // seed: one tenant, its admin's password hashed with the server's parameters
@@ -186,7 +146,7 @@ try {
       marks.main = threadCpuMs(server!.pid).main - marks.main0;
       marks.client = ownCpuMs() - marks.client0;
     }, end - Date.now());
-    const counted = await load(server!.base, request, CLIENTS, start, end);
+    const { counted } = await closedLoop(server!.base, Array.from({ length: CLIENTS }, () => request), start, end);
     clearTimeout(t0);
     clearTimeout(t1);
     await sleep(200); // the connections close before the next window

@@ -37,7 +37,6 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -46,6 +45,7 @@ import { createTenant, systemContext } from '../src/domain/tenants.js';
 import { createUser } from '../src/domain/users.js';
 import { createServices } from '../src/services.js';
 import { migrateToLatest } from '../src/store/migrate.js';
+import { closedLoop } from './lib/raw-load.js';
 import { pick, startServeChild, type ServeChild } from './lib/serve-child.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -297,49 +297,6 @@ async function topStatements(client: pg.Client, signIns: number) {
 
 // ---- load -------------------------------------------------------------------------------------
 
-/**
- * Closed loop over keep-alive sockets, one per request in `requests` (each its own user): each sends
- * its request again as soon as a whole answer is in. Counts 200s finished inside [start, end]; any
- * other status stops the run.
- */
-function load(base: URL, requests: Buffer[], start: number, end: number): Promise<{ counted: number; all: number }> {
-  let counted = 0;
-  let all = 0;
-  const one = (request: Buffer) =>
-    new Promise<void>((ok, fail) => {
-      const socket = connect({ host: base.hostname, port: Number(base.port) });
-      socket.setNoDelay(true);
-      let buffered: Buffer = Buffer.alloc(0);
-      socket.on('connect', () => socket.write(request));
-      socket.on('error', fail);
-      socket.on('data', (chunk: Buffer) => {
-        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-        for (;;) {
-          const headEnd = buffered.indexOf('\r\n\r\n');
-          if (headEnd < 0) return;
-          const head = buffered.subarray(0, headEnd).toString('latin1');
-          const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? NaN);
-          if (!Number.isFinite(length)) return fail(new Error(`answer without content-length: ${head.split('\r\n')[0]}`));
-          if (buffered.length < headEnd + 4 + length) return;
-          if (!head.startsWith('HTTP/1.1 200')) {
-            socket.destroy();
-            return fail(new Error(`token endpoint answered ${head.split('\r\n')[0]}: ${buffered.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8').slice(0, 300)}`));
-          }
-          buffered = buffered.subarray(headEnd + 4 + length);
-          const now = Date.now();
-          all += 1;
-          if (now >= start && now <= end) counted += 1;
-          if (now >= end) {
-            socket.end();
-            return ok();
-          }
-          socket.write(request);
-        }
-      });
-    });
-  return Promise.all(requests.map(one)).then(() => ({ counted, all }));
-}
-
 // ---- main -------------------------------------------------------------------------------------
 
 const nodes: ServeChild[] = [];
@@ -419,7 +376,7 @@ try {
       after = mark();
       activity = sampler.stop();
     }, end - Date.now());
-    const results = await Promise.all(loaded.map((n, k) => load(n.base, perNode[k]!, start, end)));
+    const results = await Promise.all(loaded.map((n, k) => closedLoop(n.base, perNode[k]!, start, end)));
     const counts = results.map((r) => r.counted);
     allSignIns += results.reduce((a, r) => a + r.all, 0);
     clearTimeout(t0);
