@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
 import pg from 'pg';
+import { LiteralLimitsPlugin } from './literal-limits.js';
 
 /**
  * The table map. Portable types only: text ids (GUIDs), ISO-8601 UTC timestamps as text (they sort),
@@ -542,7 +543,7 @@ export function openDatabase(url: string): DbHandle {
     // pin their plans and do not depend on these (BENCHMARKS.md, audit-queries).
     sqlite.pragma('analysis_limit = 400');
     sqlite.pragma('optimize = 0x10002');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), plugins: [new LiteralLimitsPlugin()] });
     const close = async () => {
       try {
         if (sqlite.open) sqlite.pragma('optimize');
