@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
 import pg from 'pg';
-import { LiteralLimitsPlugin } from './literal-limits.js';
+import { LiteralLimitsSqliteDialect } from './literal-limits.js';
 
 /**
  * The table map. Portable types only: text ids (GUIDs), ISO-8601 UTC timestamps as text (they sort),
@@ -543,7 +543,7 @@ export function openDatabase(url: string): DbHandle {
     // pin their plans and do not depend on these (BENCHMARKS.md, audit-queries).
     sqlite.pragma('analysis_limit = 400');
     sqlite.pragma('optimize = 0x10002');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), plugins: [new LiteralLimitsPlugin()] });
+    const db = new Kysely<Database>({ dialect: new LiteralLimitsSqliteDialect({ database: withStatementCache(sqlite) }) });
     const close = async () => {
       try {
         if (sqlite.open) sqlite.pragma('optimize');

@@ -1,9 +1,10 @@
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, type CompiledQuery } from 'kysely';
+import { Kysely, type CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryDirectoryAudits } from '../../src/store/audit-query.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
+import { LiteralLimitsSqliteDialect } from '../../src/store/literal-limits.js';
 import { listEventPage } from '../../src/store/reports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/context.js';
 
@@ -43,7 +44,7 @@ describe('audit query plans on sqlite', () => {
         tg.run(id, tenant, at, userId(i % 300));
       }
     })();
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), log: (e) => void sent.push(e.query) });
+    db = new Kysely<Database>({ dialect: new LiteralLimitsSqliteDialect({ database: raw }), log: (e) => void sent.push(e.query) });
   });
 
   afterAll(async () => {

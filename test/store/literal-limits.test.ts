@@ -5,7 +5,7 @@ import { systemContext } from '../../src/domain/tenants.js';
 import { createTestContext, testDialects, type TestContext } from '../helpers/context.js';
 
 /**
- * src/store/literal-limits.ts: on SQLite a LIMIT / OFFSET is written into the statement (a bound one
+ * src/store/literal-limits.ts: on SQLite a LIMIT / OFFSET is written into the statement, subqueries too (a bound one
  * made SQLite prepare the kept statement afresh on every run); on PostgreSQL it stays a parameter.
  * Either way the rows are the same.
  */
@@ -43,6 +43,14 @@ describe.each(testDialects())('LIMIT and OFFSET on %s', (dialect) => {
       expect((await page(3, 2).execute()).map((r) => r.display_name)).toEqual(['c-edsger', 'd-barbara']);
       expect((await page(0, 0).execute()).map((r) => r.display_name)).toEqual([]);
     }
+  });
+
+  it('writes the limit of a subquery in too (SQLite)', async () => {
+    const first = ctx.services.db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('display_name', 'like', '_-%').orderBy('display_name').limit(1);
+    const query = ctx.services.db.selectFrom('users').select('display_name').where('id', 'in', first);
+    const compiled = query.compile();
+    if (dialect === 'sqlite') expect(compiled.sql).toMatch(/ limit 1\)$/);
+    expect((await query.execute()).map((r) => r.display_name)).toEqual(['a-ada']);
   });
 
   it('leaves a limit that is not a plain integer value as it was', async () => {
