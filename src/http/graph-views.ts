@@ -1,8 +1,9 @@
-import type { User } from '../store/users.js';
+import type { GraphUser, GraphUserDefaults } from '../store/users.js';
 
 /**
  * Directory objects in Microsoft Graph's JSON shape. Only named properties are ever read from the
- * domain object, so password hashes and lockout state cannot leak into an answer by accident.
+ * domain object, so password hashes and lockout state cannot leak into an answer by accident; the
+ * Graph user routes do not even read them (src/store/users.ts, GraphUser).
  */
 
 /** What Graph returns for a user when no $select is given. */
@@ -20,16 +21,18 @@ export const USER_DEFAULT_PROPERTIES = [
   'id',
 ] as const;
 
+// The default properties take only GraphUserDefaults (DEFAULT_PROPERTIES checks it): a Graph read
+// without $select needs no more columns.
 const USER_PROPERTIES = {
-  id: (u) => u.id,
-  businessPhones: (u) => u.businessPhones,
-  displayName: (u) => u.displayName,
-  givenName: (u) => u.givenName,
-  jobTitle: (u) => u.jobTitle,
-  mail: (u) => u.mail,
-  mobilePhone: (u) => u.mobilePhone,
-  surname: (u) => u.surname,
-  userPrincipalName: (u) => u.userPrincipalName,
+  id: (u: GraphUserDefaults) => u.id,
+  businessPhones: (u: GraphUserDefaults) => u.businessPhones,
+  displayName: (u: GraphUserDefaults) => u.displayName,
+  givenName: (u: GraphUserDefaults) => u.givenName,
+  jobTitle: (u: GraphUserDefaults) => u.jobTitle,
+  mail: (u: GraphUserDefaults) => u.mail,
+  mobilePhone: (u: GraphUserDefaults) => u.mobilePhone,
+  surname: (u: GraphUserDefaults) => u.surname,
+  userPrincipalName: (u: GraphUserDefaults) => u.userPrincipalName,
   accountEnabled: (u) => u.accountEnabled,
   otherMails: (u) => u.otherMails,
   passwordPolicies: (u) => u.passwordPolicies,
@@ -57,16 +60,27 @@ const USER_PROPERTIES = {
   state: () => null,
   streetAddress: () => null,
   postalCode: () => null,
-} as const satisfies Record<string, (u: User) => unknown>;
+} as const satisfies Record<string, (u: GraphUser) => unknown>;
+
+const DEFAULT_PROPERTIES: Readonly<Record<(typeof USER_DEFAULT_PROPERTIES)[number], (u: GraphUserDefaults) => unknown>> = USER_PROPERTIES;
 
 export type UserProperty = keyof typeof USER_PROPERTIES;
 export const USER_SELECTABLE = Object.keys(USER_PROPERTIES) as UserProperty[];
 
-/** The user as Graph JSON: the default property set, or exactly the selected properties in the order asked. */
-export function graphUser(user: User, select?: readonly UserProperty[]): Record<string, unknown> {
-  const names = select ?? USER_DEFAULT_PROPERTIES;
+/**
+ * The user as Graph JSON: the default property set, or exactly the selected properties in the order
+ * asked. The default set needs only the default properties' columns (GraphUserDefaults).
+ */
+export function graphUser(user: GraphUserDefaults): Record<string, unknown>;
+export function graphUser(user: GraphUser, select?: readonly UserProperty[]): Record<string, unknown>;
+export function graphUser(user: GraphUserDefaults | GraphUser, select?: readonly UserProperty[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name of names) out[name] = USER_PROPERTIES[name](user);
+  if (!select) {
+    for (const name of USER_DEFAULT_PROPERTIES) out[name] = DEFAULT_PROPERTIES[name](user);
+    return out;
+  }
+  // the overloads give a GraphUser whenever a $select is passed
+  for (const name of select) out[name] = USER_PROPERTIES[name](user as GraphUser);
   return out;
 }
 

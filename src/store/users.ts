@@ -112,6 +112,73 @@ export async function findUserByIdOrUpn(db: Executor, tenantId: string, key: str
   return row && toUser(row);
 }
 
+/** The properties Graph returns for a user when no `$select` is given (src/http/graph-views.ts). */
+export type GraphUserDefaults = Pick<User, 'id' | 'userPrincipalName' | 'displayName' | 'givenName' | 'surname' | 'mail' | 'mobilePhone' | 'businessPhones' | 'jobTitle'>;
+
+/**
+ * Every user property Graph can return. Never the password hash, lockout state or session bounds:
+ * a Graph answer is built from this narrower row, so they are not even read.
+ */
+export type GraphUser = GraphUserDefaults &
+  Pick<
+    User,
+    | 'otherMails'
+    | 'accountEnabled'
+    | 'passwordPolicies'
+    | 'forceChangePasswordNextSignIn'
+    | 'forceChangePasswordNextSignInWithMfa'
+    | 'lastPasswordChangeDateTime'
+    | 'onPremisesSyncEnabled'
+    | 'onPremisesImmutableId'
+    | 'createdDateTime'
+  >;
+
+/** Which of a user's Graph properties a read needs: Graph's default set, or any that `$select` may name. */
+export type GraphUserColumns = 'defaults' | 'all';
+
+const GRAPH_DEFAULT_COLUMNS = ['id', 'user_principal_name', 'display_name', 'given_name', 'surname', 'mail', 'mobile_phone', 'business_phones', 'job_title'] as const;
+const GRAPH_COLUMNS = [
+  ...GRAPH_DEFAULT_COLUMNS,
+  'other_mails',
+  'account_enabled',
+  'password_policies',
+  'force_change_password_next_sign_in',
+  'force_change_password_next_sign_in_with_mfa',
+  'last_password_change_at',
+  'on_premises_sync_enabled',
+  'on_premises_immutable_id',
+  'created_at',
+] as const;
+type GraphDefaultsRow = Pick<Selectable<UsersTable>, (typeof GRAPH_DEFAULT_COLUMNS)[number]>;
+type GraphRow = Pick<Selectable<UsersTable>, (typeof GRAPH_COLUMNS)[number]>;
+
+// a Graph read of one user materialises only these columns: SQLite builds a JS object per row, and
+// the 31 of `select *` cost twice the 9 of Graph's default set (BENCHMARKS.md, graph-read)
+const graphUserBy = {
+  defaults: {
+    id: precompiled((db: Executor, tenantId: string, id: string) => db.selectFrom('users').select(GRAPH_DEFAULT_COLUMNS).where('tenant_id', '=', tenantId).where('id', '=', id).limit(1)),
+    upn_key: precompiled((db: Executor, tenantId: string, key: string) => db.selectFrom('users').select(GRAPH_DEFAULT_COLUMNS).where('tenant_id', '=', tenantId).where('upn_key', '=', key).limit(1)),
+  },
+  all: {
+    id: precompiled((db: Executor, tenantId: string, id: string) => db.selectFrom('users').select(GRAPH_COLUMNS).where('tenant_id', '=', tenantId).where('id', '=', id).limit(1)),
+    upn_key: precompiled((db: Executor, tenantId: string, key: string) => db.selectFrom('users').select(GRAPH_COLUMNS).where('tenant_id', '=', tenantId).where('upn_key', '=', key).limit(1)),
+  },
+};
+
+/** Graph's `users/{id | userPrincipalName}`, with only the properties Graph may show. */
+export async function findGraphUser(db: Executor, tenantId: string, key: string, columns: 'defaults'): Promise<GraphUserDefaults | undefined>;
+export async function findGraphUser(db: Executor, tenantId: string, key: string, columns: 'all'): Promise<GraphUser | undefined>;
+export async function findGraphUser(db: Executor, tenantId: string, key: string, columns: GraphUserColumns): Promise<GraphUserDefaults | GraphUser | undefined> {
+  if (key.includes('\u0000')) return undefined;
+  const by = key.includes('@') ? 'upn_key' : 'id';
+  if (columns === 'defaults') {
+    const [row] = await graphUserBy.defaults[by](db, tenantId, key.toLowerCase());
+    return row && toGraphUserDefaults(row);
+  }
+  const [row] = await graphUserBy.all[by](db, tenantId, key.toLowerCase());
+  return row && toGraphUser(row);
+}
+
 export async function updateUser(db: Executor, tenantId: string, id: string, patch: UserPatch, updatedAt: string): Promise<void> {
   const values: Partial<UsersTable> = { updated_at: updatedAt };
   if (patch.userPrincipalName !== undefined) {
@@ -198,11 +265,28 @@ export type UserListQuery = ListQuery<UserFilterField>;
 
 /** One page of a tenant's users, ordered by id, plus whether more follow. Comparisons ignore case. */
 export async function listUsers(db: Executor, tenantId: string, q: UserListQuery): Promise<{ users: User[]; more: boolean }> {
-  let query = db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
+  const rows = await userPage(db, tenantId, q).selectAll().execute();
+  return { users: rows.slice(0, q.limit).map(toUser), more: rows.length > q.limit };
+}
+
+/** One page of `GET /v1.0/users`, as listUsers, with only the properties Graph may show. */
+export async function listGraphUsers(db: Executor, tenantId: string, q: UserListQuery, columns: 'defaults'): Promise<{ users: GraphUserDefaults[]; more: boolean }>;
+export async function listGraphUsers(db: Executor, tenantId: string, q: UserListQuery, columns: 'all'): Promise<{ users: GraphUser[]; more: boolean }>;
+export async function listGraphUsers(db: Executor, tenantId: string, q: UserListQuery, columns: GraphUserColumns): Promise<{ users: (GraphUserDefaults | GraphUser)[]; more: boolean }> {
+  if (columns === 'defaults') {
+    const rows = await userPage(db, tenantId, q).select(GRAPH_DEFAULT_COLUMNS).execute();
+    return { users: rows.slice(0, q.limit).map(toGraphUserDefaults), more: rows.length > q.limit };
+  }
+  const rows = await userPage(db, tenantId, q).select(GRAPH_COLUMNS).execute();
+  return { users: rows.slice(0, q.limit).map(toGraphUser), more: rows.length > q.limit };
+}
+
+/** The page's conditions, order and limit (one row more than asked, to tell whether more follow). */
+function userPage(db: Executor, tenantId: string, q: UserListQuery) {
+  let query = db.selectFrom('users').where('tenant_id', '=', tenantId);
   for (const f of q.filters) query = query.where(filterCondition(USER_FILTER_COLUMNS[f.field], f.op, f.value));
   if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
-  const rows = await query.orderBy('id').limit(q.limit + 1).execute();
-  return { users: rows.slice(0, q.limit).map(toUser), more: rows.length > q.limit };
+  return query.orderBy('id').limit(q.limit + 1);
 }
 
 
@@ -268,6 +352,43 @@ function toUser(r: Selectable<UsersTable>): User {
     signInSessionsValidFrom: r.sign_in_sessions_valid_from,
     createdDateTime: r.created_at,
     updatedDateTime: r.updated_at,
+  };
+}
+
+function toGraphUserDefaults(r: GraphDefaultsRow): GraphUserDefaults {
+  return {
+    id: r.id,
+    userPrincipalName: r.user_principal_name,
+    displayName: r.display_name,
+    givenName: r.given_name,
+    surname: r.surname,
+    mail: r.mail,
+    mobilePhone: r.mobile_phone,
+    businessPhones: JSON.parse(r.business_phones) as string[],
+    jobTitle: r.job_title,
+  };
+}
+
+function toGraphUser(r: GraphRow): GraphUser {
+  return {
+    id: r.id,
+    userPrincipalName: r.user_principal_name,
+    displayName: r.display_name,
+    givenName: r.given_name,
+    surname: r.surname,
+    mail: r.mail,
+    mobilePhone: r.mobile_phone,
+    businessPhones: JSON.parse(r.business_phones) as string[],
+    jobTitle: r.job_title,
+    otherMails: JSON.parse(r.other_mails) as string[],
+    accountEnabled: fromBool(r.account_enabled),
+    passwordPolicies: r.password_policies,
+    forceChangePasswordNextSignIn: fromBool(r.force_change_password_next_sign_in),
+    forceChangePasswordNextSignInWithMfa: fromBool(r.force_change_password_next_sign_in_with_mfa),
+    lastPasswordChangeDateTime: r.last_password_change_at,
+    onPremisesSyncEnabled: r.on_premises_sync_enabled === null ? null : fromBool(r.on_premises_sync_enabled),
+    onPremisesImmutableId: r.on_premises_immutable_id,
+    createdDateTime: r.created_at,
   };
 }
 

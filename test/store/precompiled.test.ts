@@ -1,3 +1,4 @@
+import { CamelCasePlugin } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../src/domain/users.js';
 import { systemContext } from '../../src/domain/tenants.js';
@@ -47,6 +48,32 @@ describe.each(testDialects())('precompiled queries on %s', (dialect) => {
         if ((err as Error).message !== 'roll back') throw err;
       });
     expect(await nameOf(ctx.services.db, id)).toEqual([{ display_name: 'grace' }]);
+  });
+
+  it("never reads another flow's uncommitted rows from outside its transaction", async () => {
+    const nameOf = precompiled((db: Executor, id: string) => db.selectFrom('users').select('display_name').where('id', '=', id));
+    const id = ids[2]!;
+    let outside: Promise<unknown> | undefined;
+    await ctx.services.db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.updateTable('users').set({ display_name: 'uncommitted' }).where('id', '=', id).execute();
+        // a read on the root handle while the transaction is open: SQLite's one connection must wait
+        // for the transaction to end, PostgreSQL's pool reads on another connection
+        outside = nameOf(ctx.services.db, id);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new Error('roll back');
+      })
+      .catch((err: unknown) => {
+        if ((err as Error).message !== 'roll back') throw err;
+      });
+    expect(await outside).toEqual([{ display_name: 'edsger' }]);
+  });
+
+  it("applies a plugin's result transformation, as Kysely's executeQuery does", async () => {
+    const nameOf = precompiled((db: Executor, id: string) => db.selectFrom('users').select('display_name').where('id', '=', id));
+    expect(await nameOf(ctx.services.db, ids[0]!)).toEqual([{ display_name: 'ada' }]);
+    expect(await nameOf(ctx.services.db.withPlugin(new CamelCasePlugin()), ids[0]!)).toEqual([{ displayName: 'ada' }]);
   });
 
   it('refuses a query that does not use an argument exactly once as a value', async () => {

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createUser, getUser, listUsers } from '../../../domain/users.js';
+import { createUser, userNotFound } from '../../../domain/users.js';
 import { AppError } from '../../../errors.js';
 import type { Services } from '../../../services.js';
-import type { UserFilterField } from '../../../store/users.js';
+import { findGraphUser, listGraphUsers, type UserFilterField, type UserListQuery } from '../../../store/users.js';
 import { authorize, requestContext } from '../../auth.js';
 import { graphUser, odataContext, USER_SELECTABLE, type UserProperty } from '../../graph-views.js';
 import { buildNextLink, parseCollectionQuery, parseEntityQuery, type CollectionSpec } from '../../odata.js';
@@ -40,6 +40,32 @@ export function userKey(request: FastifyRequest): string {
   return key;
 }
 
+/**
+ * A user of the tenant by id or UPN (case-insensitive), as Graph JSON, reading only the columns of
+ * what Graph may show (src/store/users.ts, GraphUser); not found as domain/users.ts getUser says it.
+ */
+async function findGraphUserOrThrow(services: Services, tenantId: string, key: string, select: readonly UserProperty[] | undefined): Promise<Record<string, unknown>> {
+  if (key.length > 256) throw userNotFound(key);
+  if (select) {
+    const user = await findGraphUser(services.db, tenantId, key, 'all');
+    if (!user) throw userNotFound(key);
+    return graphUser(user, select);
+  }
+  const user = await findGraphUser(services.db, tenantId, key, 'defaults');
+  if (!user) throw userNotFound(key);
+  return graphUser(user);
+}
+
+/** One page of the tenant's users as Graph JSON, read as findGraphUserOrThrow reads one. */
+async function graphUserPage(services: Services, tenantId: string, query: UserListQuery, select: readonly UserProperty[] | undefined) {
+  if (select) {
+    const { users, more } = await listGraphUsers(services.db, tenantId, query, 'all');
+    return { value: users.map((u) => graphUser(u, select)), more, lastId: users.at(-1)?.id };
+  }
+  const { users, more } = await listGraphUsers(services.db, tenantId, query, 'defaults');
+  return { value: users.map((u) => graphUser(u)), more, lastId: users.at(-1)?.id };
+}
+
 /** The Graph `users` resource. The tenant is always the caller's: ids of other tenants are not found. */
 export function graphUserRoutes(app: FastifyInstance, services: Services): void {
   const base = services.config.publicUrl;
@@ -47,12 +73,11 @@ export function graphUserRoutes(app: FastifyInstance, services: Services): void 
   app.get('/v1.0/users', async (request) => {
     const principal = await authorize(services, request, 'users.read');
     const q = parseCollectionQuery(request.query, USER_SPEC);
-    const { users, more } = await listUsers(services, principal.tenantId, { filters: q.filter, afterId: q.afterId, limit: q.top });
-    const last = users.at(-1);
+    const { value, more, lastId } = await graphUserPage(services, principal.tenantId, { filters: q.filter, afterId: q.afterId, limit: q.top }, q.select);
     return {
       '@odata.context': odataContext(base, 'users', q.select, false),
-      ...(more && last ? { '@odata.nextLink': buildNextLink(base, '/v1.0/users', q.carried, last.id) } : {}),
-      value: users.map((u) => graphUser(u, q.select)),
+      ...(more && lastId !== undefined ? { '@odata.nextLink': buildNextLink(base, '/v1.0/users', q.carried, lastId) } : {}),
+      value,
     };
   });
 
@@ -60,8 +85,8 @@ export function graphUserRoutes(app: FastifyInstance, services: Services): void 
     const principal = await authorize(services, request, 'users.read');
     const key = userKey(request);
     const { select } = parseEntityQuery(request.query, USER_SELECTABLE, 'user');
-    const user = await getUser(services, principal.tenantId, key);
-    return { '@odata.context': odataContext(base, 'users', select, true), ...graphUser(user, select) };
+    const user = await findGraphUserOrThrow(services, principal.tenantId, key, select);
+    return { '@odata.context': odataContext(base, 'users', select, true), ...user };
   });
 
   app.post('/v1.0/users', async (request, reply) => {
