@@ -7,8 +7,8 @@ import { AppError } from '../errors.js';
 import { findDuplicateKey } from '../lib/json-duplicates.js';
 import type { Services } from '../services.js';
 import { sendError, toAppError } from './errors.js';
-import { serializeRequest } from './log-redaction.js';
-import { securityHeaders } from './security-headers.js';
+import { serializeReply, serializeRequest } from './log-redaction.js';
+import { apiSecurityHeaders, isApiRoute, securityHeaders } from './security-headers.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { registerRoutes } from './routes/index.js';
 import { documentOnlyCompilers, openApiRoute, registerOpenApi } from './openapi.js';
@@ -47,9 +47,9 @@ export async function createApp(services: Services, options: AppOptions = {}): P
       options.logger ?? {
         level: options.logLevel ?? config.logLevel,
         ...(options.logStream ? { stream: options.logStream } : {}),
-        // never log bodies, cookies, authorization headers or credential path segments
-        redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-        serializers: { req: serializeRequest },
+        // never log bodies, cookies, authorization headers or credential path segments: the
+        // serializers copy named fields only (src/http/log-redaction.ts)
+        serializers: { req: serializeRequest, res: serializeReply },
       },
     bodyLimit: config.bodyLimitBytes,
     // a UPN in a path may be 113 characters (more when percent-encoded)
@@ -93,10 +93,12 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     return done(null, parsed);
   });
 
-  // the security headers (worked out once: src/http/security-headers.ts) and the request id, on every answer
-  const headers = securityHeaders(config.publicUrl);
+  // the security headers (worked out once: src/http/security-headers.ts) and the request id, on every
+  // answer; the JSON API's routes get the API's shorter set, pages and unknown paths the page set
+  const pageHeaders = securityHeaders(config.publicUrl);
+  const apiHeaders = apiSecurityHeaders(config.publicUrl);
   app.addHook('onRequest', (request, reply, done) => {
-    void reply.headers(headers).header('request-id', request.id);
+    void reply.headers(isApiRoute(request.routeOptions.url) ? apiHeaders : pageHeaders).header('request-id', request.id);
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {

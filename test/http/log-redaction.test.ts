@@ -42,6 +42,28 @@ describe('request logs', () => {
     }
   });
 
+  it('keeps headers out of any req or res a line carries: the serializers are the redaction', async () => {
+    const lines: string[] = [];
+    const app = await createApp(ctx.services, { logLevel: 'info', logStream: { write: (line) => lines.push(line) } });
+    try {
+      // what a careless log call could hand pino: raw objects with their headers
+      app.log.info(
+        {
+          req: { method: 'GET', url: '/v1.0/me', headers: { authorization: 'Bearer TokenThatMustNotBeLogged', cookie: 'postern_session=CookieThatMustNotBeLogged' } },
+          res: { statusCode: 200, headers: { 'set-cookie': 'postern_session=SetCookieThatMustNotBeLogged' } },
+        },
+        'a careless line',
+      );
+      const [entry] = lines.map((l) => JSON.parse(l) as { msg: string; req: Record<string, unknown>; res: Record<string, unknown> }).filter((e) => e.msg === 'a careless line');
+      expect(entry?.req).toMatchObject({ method: 'GET', url: '/v1.0/me' });
+      expect(entry?.res).toEqual({ statusCode: 200 });
+      const log = lines.join('');
+      for (const secret of ['TokenThatMustNotBeLogged', 'CookieThatMustNotBeLogged', 'SetCookieThatMustNotBeLogged', 'headers']) expect(log).not.toContain(secret);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('writes one line per request, when it is answered, with its status and time', async () => {
     const lines: string[] = [];
     const app = await createApp(ctx.services, { logLevel: 'info', logStream: { write: (line) => lines.push(line) } });

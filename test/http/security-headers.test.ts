@@ -5,6 +5,8 @@ import { createTestContext, type TestContext } from '../helpers/context.js';
  * src/http/security-headers.ts: the security headers are worked out once at start-up and copied onto
  * every answer — successes, errors raised before and after authentication, unknown paths, bodies
  * that fail to parse — and depend on whether PUBLIC_URL is https (HSTS, upgrade-insecure-requests).
+ * Pages and unknown paths get the full set (COMMON); the JSON API's routes (/v1.0, /api) get the
+ * API set OWASP's REST cheat sheet asks for (API), and none of the page-only headers.
  */
 const COMMON = {
   'content-security-policy':
@@ -21,6 +23,14 @@ const COMMON = {
   'x-xss-protection': '0',
 };
 
+const API = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+};
+const PAGE_ONLY = Object.keys(COMMON).filter((name) => !(name in API));
+
 describe('security headers', () => {
   let plain: TestContext;
   let https: TestContext;
@@ -33,19 +43,58 @@ describe('security headers', () => {
     await https?.close();
   });
 
-  const requests = [
+  const pages = [
     { name: 'a health check', method: 'GET', url: '/healthz', status: 200 },
     { name: 'an unknown path', method: 'GET', url: '/no-such-thing', status: 404 },
+    { name: 'an unknown path under /v1.0', method: 'GET', url: '/v1.0/no-such-thing', status: 404 },
+  ] as const;
+  const api = [
     { name: 'a Graph call without a token', method: 'GET', url: '/v1.0/users', status: 401 },
     { name: 'a body that is not JSON', method: 'POST', url: '/api/v1/sspr/flows', status: 400, payload: '{"a":', contentType: 'application/json' },
   ] as const;
+  type Case = (typeof pages)[number] | (typeof api)[number];
+  const send = (ctx: TestContext, r: Case) =>
+    ctx.app.inject({ method: r.method, url: r.url, ...('payload' in r ? { payload: r.payload, headers: { 'content-type': r.contentType } } : {}) });
 
-  it.each(requests)('$name gets every header, over http', async (r) => {
-    const res = await plain.app.inject({ method: r.method, url: r.url, ...('payload' in r ? { payload: r.payload, headers: { 'content-type': r.contentType } } : {}) });
+  it.each(pages)('$name gets every page header, over http', async (r) => {
+    const res = await send(plain, r);
     expect(res.statusCode).toBe(r.status);
     for (const [name, value] of Object.entries(COMMON)) expect(res.headers[name], name).toBe(value);
     expect(res.headers['strict-transport-security']).toBeUndefined();
     expect(res.headers['request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it.each(api)('$name gets the JSON API headers and no page headers, over http', async (r) => {
+    const res = await send(plain, r);
+    expect(res.statusCode).toBe(r.status);
+    for (const [name, value] of Object.entries(API)) expect(res.headers[name], name).toBe(value);
+    for (const name of PAGE_ONLY) expect(res.headers[name], name).toBeUndefined();
+    expect(res.headers['strict-transport-security']).toBeUndefined();
+    expect(res.headers['request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('gives the JSON API headers to an authenticated Graph read and to an error raised after authentication', async () => {
+    const token = await plain.appToken(['User.Read.All']);
+    for (const [url, status] of [[`/v1.0/users/${plain.tenant.admin.id}`, 200], ['/v1.0/users/nobody@contoso.test', 404]] as const) {
+      const res = await plain.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+      expect(res.statusCode, url).toBe(status);
+      for (const [name, value] of Object.entries(API)) expect(res.headers[name], name).toBe(value);
+      for (const name of PAGE_ONLY) expect(res.headers[name], name).toBeUndefined();
+    }
+  });
+
+  it('lets an API route that sets its own Cache-Control keep it', async () => {
+    const res = await plain.app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-cache');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('over https adds HSTS to the JSON API headers', async () => {
+    const res = await https.app.inject({ method: 'GET', url: '/v1.0/users' });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    for (const [name, value] of Object.entries(API)) expect(res.headers[name], name).toBe(value);
   });
 
   it('over https adds HSTS and upgrade-insecure-requests', async () => {
