@@ -73,7 +73,7 @@ export async function passwordGrant(deps: OAuthGrantDeps, input: PasswordGrantIn
   const username = requiredParameter(input.form, 'username');
   const password = requiredParameter(input.form, 'password');
   const scope = parseDelegatedScope(requiredParameter(input.form, 'scope'), deps.publicUrl);
-  const result = await signInWithPassword(deps, { userPrincipalName: username, password, tenantId: input.tenant.id });
+  const result = await signInWithPassword(deps, { userPrincipalName: username, password, tenantId: input.tenant.id, tenant: input.tenant });
   input.onSignIn?.(result.ok ? 'success' : result.reason);
   if (!result.ok) throw signInError(result.reason);
   return delegatedTokens(deps, client.clientId, result.user, scope, undefined);

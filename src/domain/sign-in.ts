@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { SecretBox } from '../lib/crypto.js';
 import type { Executor } from '../store/database.js';
 import { readLockoutState, readLockoutStateForUpdate, type LockoutRow } from '../store/lockout.js';
-import { findTenantById } from '../store/tenants.js';
+import { findTenantById, type Tenant } from '../store/tenants.js';
 import { findUserByUpn, setLockoutState, setPasswordHash, type User } from '../store/users.js';
 import type { DomainDeps } from './deps.js';
 import type { Hasher } from './hasher.js';
@@ -23,6 +23,12 @@ export interface SignInInput {
   password: string;
   /** when set (the OAuth endpoint of one tenant), users of other tenants fail like unknown users */
   tenantId?: string | undefined;
+  /**
+   * The tenant as the caller read it for this request (the OAuth endpoint resolves it from the
+   * path): its settings (lockout, password expiry) are used for a user of that tenant instead of
+   * reading the row a second time.
+   */
+  tenant?: Tenant | undefined;
 }
 
 /**
@@ -71,11 +77,11 @@ export async function signInWithPassword(deps: SignInDeps, input: SignInInput): 
   const check = passThrough ? await verifyOnPremises(deps, user, candidate, tooLong) : await verifyStored(deps.hasher, user.passwordHash!, candidate);
   if (check === 'locked' || check === 'disabled') return { ok: false, reason: check };
   if (check === 'unknown') return { ok: false, reason: 'invalid_credentials' };
-  if (!check || tooLong) return recordFailure(deps, user, input.password, now);
+  if (!check || tooLong) return recordFailure(deps, user, input.password, now, input.tenant);
 
   const signedIn = user;
   const rehash = signedIn.passwordSource === 'cloud' && deps.hasher.needsRehash(signedIn.passwordHash!) ? await deps.hasher.hash(input.password) : undefined;
-  const tenant = await findTenantById(deps.db, signedIn.tenantId);
+  const tenant = await tenantOf(deps, signedIn, input.tenant);
   if (!tenant) return { ok: false, reason: 'invalid_credentials' };
   const expiryPolicy = expiryPolicyOf(tenant);
   const settle = async (db: Executor, state: LockoutRow): Promise<SignInResult> => {
@@ -108,8 +114,13 @@ export function mustChangePassword(user: Pick<User, 'forceChangePasswordNextSign
   return user.forceChangePasswordNextSignIn || user.forceChangePasswordNextSignInWithMfa;
 }
 
-async function recordFailure(deps: SignInDeps, user: User, password: string, now: Date): Promise<SignInResult> {
-  const tenant = await findTenantById(deps.db, user.tenantId);
+/** The user's tenant: the caller's copy when it is that tenant, else read. */
+async function tenantOf(deps: SignInDeps, user: User, known: Tenant | undefined): Promise<Tenant | undefined> {
+  return known !== undefined && known.id === user.tenantId ? known : findTenantById(deps.db, user.tenantId);
+}
+
+async function recordFailure(deps: SignInDeps, user: User, password: string, now: Date, known: Tenant | undefined): Promise<SignInResult> {
+  const tenant = await tenantOf(deps, user, known);
   if (!tenant) return { ok: false, reason: 'invalid_credentials' };
   const policy = lockoutPolicyOf(tenant.settings);
   const fingerprint = badPasswordFingerprint(deps.secretBox.derive('lockout-fingerprint'), user.id, password);

@@ -1,5 +1,6 @@
 import type { Executor } from './database.js';
 import { fromBool, toBool } from './database.js';
+import { precompiled } from './precompiled.js';
 
 export type Edition = 'free' | 'basic' | 'premium';
 
@@ -39,20 +40,22 @@ export async function insertDomain(db: Executor, d: TenantDomain, createdAt: str
     .execute();
 }
 
+// Both are read on every token request and sign-in: built once per dialect (src/store/precompiled.ts);
+// Kysely's builder and compiler cost several times the keyed lookup (BENCHMARKS.md, sign-in).
 export async function findTenantById(db: Executor, id: string): Promise<Tenant | undefined> {
-  const row = await db.selectFrom('tenants').selectAll().where('id', '=', id.toLowerCase()).executeTakeFirst();
+  const [row] = await tenantById(db, id.toLowerCase());
   return row && toTenant(row);
 }
 
 export async function findTenantByDomain(db: Executor, domain: string): Promise<Tenant | undefined> {
-  const row = await db
-    .selectFrom('tenant_domains')
-    .innerJoin('tenants', 'tenants.id', 'tenant_domains.tenant_id')
-    .selectAll('tenants')
-    .where('tenant_domains.domain', '=', domain.toLowerCase())
-    .executeTakeFirst();
+  const [row] = await tenantByDomain(db, domain.toLowerCase());
   return row && toTenant(row);
 }
+
+const tenantById = precompiled((db: Executor, id: string) => db.selectFrom('tenants').selectAll().where('id', '=', id));
+const tenantByDomain = precompiled((db: Executor, domain: string) =>
+  db.selectFrom('tenant_domains').innerJoin('tenants', 'tenants.id', 'tenant_domains.tenant_id').selectAll('tenants').where('tenant_domains.domain', '=', domain),
+);
 
 export async function findDomain(db: Executor, domain: string): Promise<TenantDomain | undefined> {
   const row = await db.selectFrom('tenant_domains').selectAll().where('domain', '=', domain.toLowerCase()).executeTakeFirst();
