@@ -159,19 +159,20 @@ export interface LoadedFlow {
 
 /** The open (or verified) flow behind a client token; anything else is "not found". */
 export async function loadFlow(deps: SsprDeps, db: Executor, token: string, statuses: SsprFlow['status'][] = ['open', 'verified']): Promise<LoadedFlow> {
-  const notFound = new AppError('sspr.flow_not_found');
-  if (token.length < 16 || token.length > 128) throw notFound;
+  // made when thrown: an Error captures its stack when constructed, and most loads succeed
+  const notFound = (): AppError => new AppError('sspr.flow_not_found');
+  if (token.length < 16 || token.length > 128) throw notFound();
   const flow = await findFlowByTokenHash(db, sha256(`sspr-flow:${token}`));
-  if (!flow) throw notFound;
+  if (!flow) throw notFound();
   const now = deps.clock.now();
   if (flow.expiresAt <= now.toISOString()) {
     if (flow.status === 'open' || flow.status === 'verified') await expireFlow(deps, flow);
-    throw notFound;
+    throw notFound();
   }
-  if (!statuses.includes(flow.status)) throw notFound;
+  if (!statuses.includes(flow.status)) throw notFound();
   await assertNotBlocked(db, flow.subject, now);
   const tenant = flow.tenantId ? await findTenantById(db, flow.tenantId) : undefined;
   const user = flow.userId && flow.tenantId ? await findUserById(db, flow.tenantId, flow.userId) : undefined;
-  if (!flow.decoy && !user) throw notFound;
+  if (!flow.decoy && !user) throw notFound();
   return { flow, user, tenant, policy: ssprPolicyOf(tenant ?? { settings: {} as Tenant['settings'] }) };
 }
