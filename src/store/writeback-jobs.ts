@@ -1,4 +1,5 @@
 import type { Bool, Executor, WritebackJobsTable } from './database.js';
+import { precompiled } from './precompiled.js';
 
 /** The writeback job queue. `sealed` holds the JWE only while the job can still be taken. */
 export type JobState = WritebackJobsTable['state'];
@@ -47,24 +48,43 @@ const toJob = (r: WritebackJobsTable): WritebackJob => ({
   cloudOptions: r.cloud_options,
 });
 
-export async function insertJob(db: Executor, j: { id: string; tenantId: string; userId: string; kind: string; sealed: string; createdAt: string; expiresAt: string; correlationId: string | null; cloudHash: string | null; cloudOptions: string | null }): Promise<void> {
-  await db
-    .insertInto('writeback_jobs')
-    .values({
-      id: j.id, tenant_id: j.tenantId, user_id: j.userId, kind: j.kind, sealed: j.sealed, state: 'pending', agent_id: null,
-      created_at: j.createdAt, claimed_at: null, finished_at: null, expires_at: j.expiresAt, reason: null, detail: null,
-      duration_ms: null, correlation_id: j.correlationId, cloud_hash: j.cloudHash, cloud_applied: 0, late: 0, cloud_options: j.cloudOptions,
-    })
-    .execute();
+/**
+ * A new job, pending; or, with `claimedBy`, already claimed by that agent (its long poll waits in this
+ * process and takes the job directly: src/writeback/handoff.ts).
+ */
+export async function insertJob(db: Executor, j: { id: string; tenantId: string; userId: string; kind: string; sealed: string; createdAt: string; expiresAt: string; correlationId: string | null; cloudHash: string | null; cloudOptions: string | null; claimedBy?: { agentId: string; at: string } }): Promise<void> {
+  await insertJobQuery(db, j.id, j.tenantId, j.userId, j.kind, j.sealed, j.claimedBy ? 'claimed' : 'pending', j.claimedBy?.agentId ?? null, j.createdAt, j.claimedBy?.at ?? null, j.expiresAt, j.correlationId, j.cloudHash, j.cloudOptions);
 }
 
+// The statements of a writeback round trip are built once per dialect (src/store/precompiled.ts): Kysely's
+// builder cost more than the statements themselves. Updates return the ids they changed (both dialects).
+const insertJobQuery = precompiled(
+  (db: Executor, id: string, tenantId: string, userId: string, kind: string, sealed: string, state: 'pending' | 'claimed', agentId: string | null, createdAt: string, claimedAt: string | null, expiresAt: string, correlationId: string | null, cloudHash: string | null, cloudOptions: string | null) =>
+    db.insertInto('writeback_jobs').values({
+      id, tenant_id: tenantId, user_id: userId, kind, sealed, state, agent_id: agentId, created_at: createdAt, claimed_at: claimedAt, finished_at: null, expires_at: expiresAt,
+      reason: null, detail: null, duration_ms: null, correlation_id: correlationId, cloud_hash: cloudHash, cloud_applied: 0, late: 0, cloud_options: cloudOptions,
+    }),
+);
+const findJobQuery = precompiled((db: Executor, id: string) => db.selectFrom('writeback_jobs').selectAll().where('id', '=', id));
+const PENDING_PAGE = 20;
+const pendingJobsQuery = precompiled((db: Executor, tenantId: string, now: string) =>
+  db.selectFrom('writeback_jobs').selectAll().where('tenant_id', '=', tenantId).where('state', '=', 'pending').where('expires_at', '>', now).orderBy('created_at').orderBy('id').limit(PENDING_PAGE),
+);
+const claimJobQuery = precompiled((db: Executor, id: string, agentId: string, now: string, notExpiredAt: string) =>
+  db.updateTable('writeback_jobs').set({ state: 'claimed', agent_id: agentId, claimed_at: now }).where('id', '=', id).where('state', '=', 'pending').where('expires_at', '>', notExpiredAt).returning('id'),
+);
+const finishClaimedJobQuery = precompiled((db: Executor, id: string, agentId: string, state: 'succeeded' | 'refused', reason: string | null, detail: string | null, durationMs: number, finishedAt: string) =>
+  db.updateTable('writeback_jobs').set({ state, reason, detail, duration_ms: durationMs, finished_at: finishedAt, sealed: null }).where('id', '=', id).where('state', '=', 'claimed').where('agent_id', '=', agentId).returning('id'),
+);
+
 export async function findJob(db: Executor, id: string): Promise<WritebackJob | undefined> {
-  const r = await db.selectFrom('writeback_jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  const [r] = await findJobQuery(db, id);
   return r && toJob(r);
 }
 
 /** Pending, unexpired jobs of a tenant, oldest first (the claim picks the first sealed to the agent). */
-export async function listPendingJobs(db: Executor, tenantId: string, now: string, limit = 20): Promise<WritebackJob[]> {
+export async function listPendingJobs(db: Executor, tenantId: string, now: string, limit = PENDING_PAGE): Promise<WritebackJob[]> {
+  if (limit === PENDING_PAGE) return (await pendingJobsQuery(db, tenantId, now)).map(toJob);
   const rows = await db
     .selectFrom('writeback_jobs')
     .selectAll()
@@ -80,14 +100,7 @@ export async function listPendingJobs(db: Executor, tenantId: string, now: strin
 
 /** The atomic claim: only the agent whose UPDATE changes the row takes the job. */
 export async function claimJob(db: Executor, id: string, agentId: string, now: string): Promise<boolean> {
-  const r = await db
-    .updateTable('writeback_jobs')
-    .set({ state: 'claimed', agent_id: agentId, claimed_at: now })
-    .where('id', '=', id)
-    .where('state', '=', 'pending')
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  return (await claimJobQuery(db, id, agentId, now, now)).length === 1;
 }
 
 /** Hands a claimed job back (the claiming agent hung up before it received it). */
@@ -105,14 +118,7 @@ export interface JobOutcome {
 
 /** Records the agent's result on a claimed job, once; the sealed payload goes with it. */
 export async function finishClaimedJob(db: Executor, id: string, agentId: string, o: JobOutcome): Promise<boolean> {
-  const r = await db
-    .updateTable('writeback_jobs')
-    .set({ state: o.state, reason: o.reason, detail: o.detail, duration_ms: o.durationMs, finished_at: o.finishedAt, sealed: null })
-    .where('id', '=', id)
-    .where('state', '=', 'claimed')
-    .where('agent_id', '=', agentId)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  return (await finishClaimedJobQuery(db, id, agentId, o.state, o.reason, o.detail, o.durationMs, o.finishedAt)).length === 1;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createECDH, createHash, createPublicKey, randomBytes, type ECDH, type KeyObject } from 'node:crypto';
 import type { FlattenedJWE, GeneralJWE } from 'jose';
 
 /**
@@ -12,6 +12,7 @@ import type { FlattenedJWE, GeneralJWE } from 'jose';
 export const KEY_ALG = 'ECDH-ES+A256KW';
 export const CONTENT_ENC = 'A256GCM';
 const KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
+const CURVE = 'prime256v1';
 
 export interface EcPublicJwk {
   kty: 'EC';
@@ -24,11 +25,13 @@ export interface EcPublicJwk {
 export function sealJwe(plaintext: string, aad: string, protectedHeader: Record<string, string>, recipients: readonly { kid: string; key: KeyObject }[]): GeneralJWE {
   const cek = randomBytes(32);
   const sealedRecipients = recipients.map(({ kid, key }) => {
-    const ephemeral = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const kek = concatKdf(diffieHellman({ privateKey: ephemeral.privateKey, publicKey: key }), KEY_ALG);
-    const { x, y } = ephemeral.publicKey.export({ format: 'jwk' });
+    // node:crypto's ECDH on raw points: a third cheaper than a generated KeyObject pair, diffieHellman()
+    // and a JWK export (BENCHMARKS.md, writeback); the same P-256 ECDH, the recipient's point checked
+    const ephemeral = createECDH(CURVE);
+    const point = ephemeral.generateKeys();
+    const kek = concatKdf(ephemeral.computeSecret(rawPublicPoint(key)), KEY_ALG);
     const wrap = createCipheriv('id-aes256-wrap', kek, KW_IV);
-    const epk: EcPublicJwk = { kty: 'EC', crv: 'P-256', x: x!, y: y! };
+    const epk: EcPublicJwk = { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33, 65).toString('base64url') };
     return { header: { alg: KEY_ALG, kid, epk }, encrypted_key: Buffer.concat([wrap.update(cek), wrap.final()]).toString('base64url') };
   });
   const protectedB64 = Buffer.from(JSON.stringify({ ...protectedHeader, enc: CONTENT_ENC })).toString('base64url');
@@ -52,8 +55,8 @@ export function publicKeyFromJwk(jwk: Record<string, unknown>): KeyObject {
 /**
  * Opens a flattened or general JWE sealed with this profile by the recipient whose kid `keyFor` knows
  * (without a kid: keyFor(undefined)). Anything else is refused with an error: another algorithm or
- * encryption, critical or repeated header parameters, a bad length, a point off the curve (node:crypto
- * refuses it on import), a wrapped key or tag that does not check.
+ * encryption, critical or repeated header parameters, a bad length, a point off the curve (ECDH's
+ * computeSecret refuses it), a wrapped key or tag that does not check.
  */
 export function openJwe(sealed: FlattenedJWE | GeneralJWE, keyFor: (kid: string | undefined) => KeyObject | undefined): { plaintext: Buffer; aad: Buffer | undefined } {
   const recipients = 'recipients' in sealed ? sealed.recipients : [{ header: sealed.header, encrypted_key: sealed.encrypted_key }];
@@ -83,10 +86,13 @@ function openFor(sealed: FlattenedJWE | GeneralJWE, header: Record<string, unkno
   if (typeof epk !== 'object' || epk === null || epk['kty'] !== 'EC' || epk['crv'] !== 'P-256' || typeof epk['x'] !== 'string' || typeof epk['y'] !== 'string') {
     throw new Error('the ephemeral key is not a P-256 EC key');
   }
-  const ephemeral = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: epk['x'], y: epk['y'] }, format: 'jwk' });
+  const x = b64(epk['x'], 'epk x');
+  const y = b64(epk['y'], 'epk y');
+  if (x.length !== 32 || y.length !== 32) throw new Error('the ephemeral key is not a P-256 point');
   const apu = typeof header['apu'] === 'string' ? b64(header['apu'], 'apu') : Buffer.alloc(0);
   const apv = typeof header['apv'] === 'string' ? b64(header['apv'], 'apv') : Buffer.alloc(0);
-  const kek = concatKdf(diffieHellman({ privateKey: key, publicKey: ephemeral }), KEY_ALG, apu, apv);
+  // computeSecret refuses a point off the curve (the uncompressed form can never be the point at infinity)
+  const kek = concatKdf(privateEcdh(key).computeSecret(Buffer.concat([UNCOMPRESSED, x, y])), KEY_ALG, apu, apv);
   const wrapped = b64(encryptedKey ?? '', 'encrypted_key');
   if (wrapped.length !== 40) throw new Error('the wrapped key has the wrong length');
   const unwrap = createDecipheriv('id-aes256-wrap', kek, KW_IV);
@@ -98,6 +104,34 @@ function openFor(sealed: FlattenedJWE | GeneralJWE, header: Record<string, unkno
   decipher.setAuthTag(tag);
   decipher.setAAD(Buffer.from(sealed.aad === undefined ? (sealed.protected ?? '') : `${sealed.protected ?? ''}.${sealed.aad}`, 'ascii'));
   return Buffer.concat([decipher.update(b64(sealed.ciphertext, 'ciphertext')), decipher.final()]);
+}
+
+const UNCOMPRESSED = Buffer.from([4]);
+
+/** A recipient's public point (uncompressed SEC 1), taken from its key object once. */
+const rawPoints = new WeakMap<KeyObject, Buffer>();
+function rawPublicPoint(key: KeyObject): Buffer {
+  let point = rawPoints.get(key);
+  if (!point) {
+    const { crv, x, y } = key.export({ format: 'jwk' });
+    if (key.asymmetricKeyType !== 'ec' || crv !== 'P-256' || !x || !y) throw new Error('a recipient key must be a P-256 EC key');
+    rawPoints.set(key, (point = Buffer.concat([UNCOMPRESSED, Buffer.from(x, 'base64url'), Buffer.from(y, 'base64url')])));
+  }
+  return point;
+}
+
+/** The ECDH state of a private key, made once per key object (the agent imports each key once). */
+const privateStates = new WeakMap<KeyObject, ECDH>();
+function privateEcdh(key: KeyObject): ECDH {
+  let ecdh = privateStates.get(key);
+  if (!ecdh) {
+    const { crv, d } = key.export({ format: 'jwk' });
+    if (key.type !== 'private' || key.asymmetricKeyType !== 'ec' || crv !== 'P-256' || !d) throw new Error('the key is not a private P-256 EC key');
+    ecdh = createECDH(CURVE);
+    ecdh.setPrivateKey(Buffer.from(d, 'base64url'));
+    privateStates.set(key, ecdh);
+  }
+  return ecdh;
 }
 
 /** RFC 7518 4.6.2 Concat KDF (SHA-256, one round: a 256-bit key). */

@@ -7,7 +7,8 @@ import { expireJob, findJob, insertJob } from '../store/writeback-jobs.js';
 import { AGENT_HEARTBEAT_SECONDS, DEFAULT_JOB_TIMEOUT_MS, type JobKind, type JobOrigin, type SealedJobPayload } from './protocol.js';
 import { refusalError, unreachableError } from './refusals.js';
 import { sealPayload } from './seal.js';
-import { listen, POLL_MS, signalJob } from './signals.js';
+import { reserveWaiter } from './handoff.js';
+import { listen, POLL_MS, signalJob, type DoneOutcome } from './signals.js';
 
 export interface QueueDeps {
   readonly db: Db;
@@ -71,27 +72,42 @@ export async function runJob(deps: QueueDeps, input: RunJobInput): Promise<JobDo
     expiresAt,
   };
   const sealed = await sealPayload(payload, keys);
-  await insertJob(deps.db, {
-    id: jobId,
-    tenantId: input.tenantId,
-    userId: input.userId,
-    kind: input.kind,
-    sealed: JSON.stringify(sealed),
-    createdAt: now.toISOString(),
-    expiresAt,
-    correlationId: input.correlationId ?? null,
-    cloudHash: input.cloudHash ?? null,
-    cloudOptions: input.options ? JSON.stringify(input.options) : null,
-  });
-  signalJob(input.tenantId);
+  // An agent's long poll waiting in this process takes the job straight away: inserted already claimed
+  // by it (one durable commit, the claim exclusive from the start), then handed over without a read.
+  const taker = reserveWaiter(input.tenantId, sealed);
+  try {
+    await insertJob(deps.db, {
+      id: jobId,
+      tenantId: input.tenantId,
+      userId: input.userId,
+      kind: input.kind,
+      sealed: JSON.stringify(sealed),
+      createdAt: now.toISOString(),
+      expiresAt,
+      correlationId: input.correlationId ?? null,
+      cloudHash: input.cloudHash ?? null,
+      cloudOptions: input.options ? JSON.stringify(input.options) : null,
+      ...(taker ? { claimedBy: { agentId: taker.agentId, at: deps.clock.now().toISOString() } } : {}),
+    });
+  } catch (err) {
+    taker?.cancel();
+    throw err;
+  }
+  if (taker) taker.hand({ id: jobId, kind: input.kind, expiresAt });
+  else signalJob(input.tenantId);
 
   // Waiting is measured on the monotonic clock: a pinned test clock must not stop it.
   const deadline = performance.now() + timeoutMs;
+  let signalled: DoneOutcome | undefined;
+  // nothing to read before the first wait: the job was inserted a moment ago and no agent has it yet
+  let justQueued = true;
   for (;;) {
     // listening before the read: a result recorded while it runs ends the wait at once (not a poll later)
     const wake = listen(`done:${jobId}`);
     try {
-      const job = await findJob(deps.db, jobId);
+      // the result signalled in this process after its commit is the recorded one: no need to read it back
+      const job = signalled ?? (justQueued ? undefined : await findJob(deps.db, jobId));
+      justQueued = false;
       if (job?.state === 'succeeded' || job?.state === 'refused') {
         if (job.state === 'refused') throw refusalError(job.reason);
         const agent = keys.find((k) => k.agentId === job.agentId);
@@ -104,6 +120,7 @@ export async function runJob(deps: QueueDeps, input: RunJobInput): Promise<JobDo
         continue;
       }
       await wake.wait(Math.min(POLL_MS, left));
+      signalled = wake.outcome;
     } finally {
       wake.cancel();
     }

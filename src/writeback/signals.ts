@@ -15,14 +15,25 @@ export function signalJob(tenantId: string): void {
   emitter.emit(`job:${tenantId}`);
 }
 
-export function signalDone(jobId: string): void {
-  emitter.emit(`done:${jobId}`);
+/** What a finished job's signal carries: the outcome just committed, so a waiter in this process need not read it back. */
+export interface DoneOutcome {
+  state: 'succeeded' | 'refused';
+  reason: string | null;
+  agentId: string;
+  durationMs: number;
+}
+
+/** Raise only AFTER the outcome is committed: a waiter takes `outcome` as the job's recorded result. */
+export function signalDone(jobId: string, outcome?: DoneOutcome): void {
+  emitter.emit(`done:${jobId}`, outcome);
 }
 
 /** A subscription taken before a look at the database, waited on after it. */
 export interface Wake {
   /** Resolves at once when the signal came since listen(), else on the signal or after `ms`; never rejects. */
   wait(ms: number): Promise<void>;
+  /** what the last signal carried (signalDone's committed outcome), if anything */
+  readonly outcome: DoneOutcome | undefined;
   /** Stops listening (always call it, also after wait()). */
   cancel(): void;
 }
@@ -35,12 +46,17 @@ export interface Wake {
 export function listen(event: SignalName): Wake {
   let fired = false;
   let wake: (() => void) | null = null;
-  const onSignal = (): void => {
+  let outcome: DoneOutcome | undefined;
+  const onSignal = (carried?: DoneOutcome): void => {
     fired = true;
+    if (carried) outcome = carried;
     wake?.();
   };
   emitter.on(event, onSignal);
   return {
+    get outcome() {
+      return outcome;
+    },
     wait(ms) {
       if (fired) return Promise.resolve();
       return new Promise((resolve) => {

@@ -29,8 +29,10 @@ export function agentJobRoutes(app: FastifyInstance, services: Services): void {
       const agent = await authenticateAgent(services, request);
       const q = pollQuery.parse(request.query ?? {});
       const gone = new AbortController();
-      request.raw.once('close', () => gone.abort());
-      const job = await claimNextJob(services, agent, q.wait ?? 25, gone.signal);
+      const hungUp = (): void => gone.abort();
+      request.raw.once('close', hungUp);
+      // only the wait needs to know; aborting afterwards (every request closes) made a DOMException per poll
+      const job = await claimNextJob(services, agent, q.wait ?? 25, gone.signal).finally(() => request.raw.off('close', hungUp));
       reply.header('cache-control', 'no-store');
       return job ? reply.send(job) : reply.code(204).send();
     },
