@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Bool, Executor, WritebackAgentsTable } from './database.js';
+import { precompiled } from './precompiled.js';
 
 /** Writeback agents, their registration tokens and keys. Credentials and tokens exist only as hashes. */
 export interface WritebackAgent {
@@ -44,6 +45,42 @@ const toAgent = (r: WritebackAgentsTable): WritebackAgent => ({
 
 const b = (v: boolean): Bool => (v ? 1 : 0);
 
+/**
+ * A counter bumped by every store write that can change whether a credential authenticates its agent
+ * (enablement, a replaced credential). src/http/agent-auth.ts keeps an agent's authentication for a
+ * second at most and only while this counter stands still, so on this node a disable applies to the
+ * very next request. Bumped with the write (before its commit) and again by the caller after the
+ * commit (src/writeback/agents.ts): a read racing the commit cannot keep the old state either.
+ */
+let agentGeneration = 0;
+
+export function agentsChanged(): void {
+  agentGeneration++;
+}
+
+export function agentsGeneration(): number {
+  return agentGeneration;
+}
+
+// Statements on every agent request and every job, built once per dialect (src/store/precompiled.ts):
+// Kysely's builder and compiler cost more than the keyed lookups themselves (BENCHMARKS.md, writeback).
+const agentByCredentialQuery = precompiled((db: Executor, credentialHash: string) => db.selectFrom('writeback_agents').selectAll().where('credential_hash', '=', credentialHash));
+const agentKidsQuery = precompiled((db: Executor, agentId: string) => db.selectFrom('writeback_agent_keys').select('kid').where('agent_id', '=', agentId));
+const countAppliedQuery = precompiled((db: Executor, id: string) => db.updateTable('writeback_agents').set({ jobs_applied: sql`jobs_applied + 1` }).where('id', '=', id));
+const countRefusedQuery = precompiled((db: Executor, id: string) => db.updateTable('writeback_agents').set({ jobs_refused: sql`jobs_refused + 1` }).where('id', '=', id));
+const healthyAgentKeysQuery = precompiled((db: Executor, tenantId: string, heardSince: string) =>
+  db
+    .selectFrom('writeback_agent_keys as k')
+    .innerJoin('writeback_agents as a', 'a.id', 'k.agent_id')
+    .select(['k.kid', 'k.agent_id', 'k.public_jwk', 'k.created_at', 'k.retired_at', 'a.name'])
+    .where('a.tenant_id', '=', tenantId)
+    .where('a.enabled', '=', 1)
+    .where('a.directory_reachable', '=', 1)
+    .where('a.last_heartbeat_at', '>=', heardSince)
+    .where('k.retired_at', 'is', null)
+    .orderBy('k.kid'),
+);
+
 export async function insertRegistrationToken(db: Executor, t: { tokenHash: string; tenantId: string; createdAt: string; expiresAt: string }): Promise<void> {
   await db.insertInto('agent_registration_tokens').values({ token_hash: t.tokenHash, tenant_id: t.tenantId, created_at: t.createdAt, expires_at: t.expiresAt, used_at: null, agent_id: null }).execute();
 }
@@ -83,7 +120,7 @@ export async function insertAgent(db: Executor, a: { id: string; tenantId: strin
  * repeated registration replacing the credential: one of the two wins, the other finds nothing.
  */
 export async function findAgentByCredentialHash(db: Executor, credentialHash: string): Promise<WritebackAgent | undefined> {
-  const r = await db.selectFrom('writeback_agents').selectAll().where('credential_hash', '=', credentialHash).executeTakeFirst();
+  const [r] = await agentByCredentialQuery(db, credentialHash);
   if (!r || r.credential_used === 1) return r && toAgent(r);
   await db.updateTable('writeback_agents').set({ credential_used: 1 }).where('credential_hash', '=', credentialHash).where('credential_used', '=', 0).execute();
   const marked = await db.selectFrom('writeback_agents').selectAll().where('credential_hash', '=', credentialHash).executeTakeFirst();
@@ -102,6 +139,7 @@ export async function findRegistrationToken(db: Executor, tokenHash: string): Pr
  * repeat racing the first heartbeat, exactly one wins. True when this call replaced it.
  */
 export async function replaceUnusedCredential(db: Executor, agentId: string, oldHash: string, newHash: string): Promise<boolean> {
+  agentsChanged();
   const r = await db
     .updateTable('writeback_agents')
     .set({ credential_hash: newHash })
@@ -149,12 +187,12 @@ export async function requestSync(db: Executor, tenantId: string): Promise<numbe
 }
 
 export async function setAgentEnabled(db: Executor, tenantId: string, id: string, enabled: boolean): Promise<void> {
+  agentsChanged();
   await db.updateTable('writeback_agents').set({ enabled: b(enabled) }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
 }
 
 export async function countAgentOutcome(db: Executor, id: string, outcome: 'succeeded' | 'refused'): Promise<void> {
-  const q = db.updateTable('writeback_agents').where('id', '=', id);
-  await (outcome === 'succeeded' ? q.set({ jobs_applied: sql`jobs_applied + 1` }) : q.set({ jobs_refused: sql`jobs_refused + 1` })).execute();
+  await (outcome === 'succeeded' ? countAppliedQuery : countRefusedQuery)(db, id);
 }
 
 /**
@@ -162,17 +200,7 @@ export async function countAgentOutcome(db: Executor, id: string, outcome: 'succ
  * Returns them with their current (unretired) keys.
  */
 export async function listHealthyAgentKeys(db: Executor, tenantId: string, heardSince: string): Promise<(AgentKey & { agentName: string })[]> {
-  const rows = await db
-    .selectFrom('writeback_agent_keys as k')
-    .innerJoin('writeback_agents as a', 'a.id', 'k.agent_id')
-    .select(['k.kid', 'k.agent_id', 'k.public_jwk', 'k.created_at', 'k.retired_at', 'a.name'])
-    .where('a.tenant_id', '=', tenantId)
-    .where('a.enabled', '=', 1)
-    .where('a.directory_reachable', '=', 1)
-    .where('a.last_heartbeat_at', '>=', heardSince)
-    .where('k.retired_at', 'is', null)
-    .orderBy('k.kid')
-    .execute();
+  const rows = await healthyAgentKeysQuery(db, tenantId, heardSince);
   return rows.map((r) => ({ kid: r.kid, agentId: r.agent_id, publicJwk: JSON.parse(r.public_jwk) as Record<string, unknown>, createdAt: r.created_at, retiredAt: r.retired_at, agentName: r.name }));
 }
 
@@ -192,8 +220,7 @@ export async function deleteRetiredKeys(db: Executor, before: string): Promise<n
 }
 
 export async function listAgentKids(db: Executor, agentId: string): Promise<string[]> {
-  const rows = await db.selectFrom('writeback_agent_keys').select('kid').where('agent_id', '=', agentId).execute();
-  return rows.map((r) => r.kid);
+  return (await agentKidsQuery(db, agentId)).map((r) => r.kid);
 }
 
 export async function deleteExpiredRegistrationTokens(db: Executor, now: string): Promise<number> {

@@ -19,6 +19,7 @@ import {
   requestSync,
   retireOtherKeys,
   setAgentEnabled,
+  agentsChanged,
   takeSyncRequest,
   type WritebackAgent,
 } from '../store/writeback-agents.js';
@@ -157,6 +158,7 @@ export async function listAgentViews(deps: DomainDeps, tenantId: string): Promis
 
 /** Enables or disables one agent's writeback; audited as Azure's "Enable/Disable password writeback for directory". */
 export async function setAgentWriteback(deps: DomainDeps, ctx: RequestContext, tenantId: string, agentId: string, enabled: boolean): Promise<AgentView> {
+  // again after the commit (setAgentEnabled bumps before it): an agent authenticated while it ran is not kept (src/http/agent-auth.ts)
   return deps.db.transaction().execute(async (trx) => {
     const agent = await findAgent(trx, tenantId, agentId);
     if (!agent) throw new AppError('agent.not_found');
@@ -173,7 +175,7 @@ export async function setAgentWriteback(deps: DomainDeps, ctx: RequestContext, t
       });
     }
     return agentView({ ...agent, enabled }, deps.clock.now());
-  });
+  }).finally(agentsChanged);
 }
 
 /** "Sync now": every enabled agent is asked at its next heartbeat; the first to answer runs it. */
