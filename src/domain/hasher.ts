@@ -39,32 +39,51 @@ export function createArgon2Hasher(params: Argon2Params, concurrency = available
   const crypt = createCryptPool();
   return {
     hash: (password) => limit(() => hash(password, options)),
-    verify: (encoded, password) =>
-      limit(async () => {
-        try {
-          if (encoded.startsWith('{')) return await verifyLdapHash(encoded, password, crypt);
-          return await verify(encoded, password);
-        } catch {
-          return false; // a malformed stored hash is a failed verification, not a crash
-        }
-      }),
+    // a malformed stored hash is a failed verification, not a crash
+    verify: (encoded, password) => limit(() => (encoded.startsWith('{') ? verifyLdapHash(encoded, password, crypt) : verify(encoded, password))).catch(() => false),
     // An imported hash belongs to the directory: the next sync would put it back, so never replace it.
     needsRehash: (encoded) => !encoded.startsWith('{') && !encoded.startsWith(marker),
     close: () => crypt.close(),
   };
 }
 
+/**
+ * At most `max` tasks at once, the rest in arrival order. A finishing task hands its slot straight to
+ * the next waiting one, so a caller arriving meanwhile cannot take it too (which would make max + 1),
+ * and a task that starts at once costs no extra promise turns on the event loop.
+ */
 function createLimiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
   let active = 0;
   const waiting: (() => void)[] = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    active += 1;
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else active -= 1;
+  };
+  const run = <T>(task: () => Promise<T>): Promise<T> => {
+    let running: Promise<T>;
     try {
-      return await task();
-    } finally {
-      active -= 1;
-      waiting.shift()?.();
+      running = task();
+    } catch (err) {
+      release();
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+    return running.then(
+      (value) => {
+        release();
+        return value;
+      },
+      (err: unknown) => {
+        release();
+        throw err;
+      },
+    );
+  };
+  return <T>(task: () => Promise<T>): Promise<T> => {
+    if (active < max) {
+      active += 1;
+      return run(task);
+    }
+    return new Promise<void>((resolve) => waiting.push(resolve)).then(() => run(task));
   };
 }
