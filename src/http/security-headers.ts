@@ -46,7 +46,7 @@ export function securityHeaders(publicUrl: string): Readonly<Record<string, stri
 }
 
 /**
- * The headers of a JSON API answer (/v1.0, /api): what OWASP's REST Security Cheat Sheet asks of an
+ * The headers of a JSON API answer (/v1.0, /api, the OAuth JSON endpoints): what OWASP's REST Security Cheat Sheet asks of an
  * API — nosniff, no caching, a CSP under which the answer loads nothing and no page frames it, HSTS
  * over https — and CORP, which keeps another origin from pulling the JSON into its process. The page
  * headers (referrer policy, COOP, the page CSP, X-Frame-Options, …) govern documents a browser
@@ -66,7 +66,16 @@ export function apiSecurityHeaders(publicUrl: string): Readonly<Record<string, s
   return Object.freeze(headers);
 }
 
+/**
+ * The OAuth endpoints that answer JSON to programs (the token endpoint, OpenID discovery and the
+ * signing keys), by their route URL: a token answer is no document a browser renders either, so it
+ * gets the API set (Azure's token endpoint sends Cache-Control no-store and Pragma no-cache, which
+ * the route adds; discovery and keys set their own cacheable Cache-Control). Six headers with the
+ * request id and Pragma instead of fourteen on every sign-in.
+ */
+const OAUTH_JSON_ROUTES: ReadonlySet<string> = new Set(['/:tenant/oauth2/v2.0/token', '/:tenant/v2.0/.well-known/openid-configuration', '/:tenant/discovery/v2.0/keys']);
+
 /** Whether a route answers JSON API calls (apiSecurityHeaders) rather than pages. */
 export function isApiRoute(url: string | undefined): boolean {
-  return url !== undefined && (url.startsWith('/v1.0/') || url.startsWith('/api/'));
+  return url !== undefined && (url.startsWith('/v1.0/') || url.startsWith('/api/') || OAUTH_JSON_ROUTES.has(url));
 }

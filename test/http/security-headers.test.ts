@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from '../helpers/context.js';
+import { ADMIN_PASSWORD, createTestContext, type TestContext } from '../helpers/context.js';
 
 /**
  * src/http/security-headers.ts: the security headers are worked out once at start-up and copied onto
  * every answer — successes, errors raised before and after authentication, unknown paths, bodies
  * that fail to parse — and depend on whether PUBLIC_URL is https (HSTS, upgrade-insecure-requests).
- * Pages and unknown paths get the full set (COMMON); the JSON API's routes (/v1.0, /api) get the
- * API set OWASP's REST cheat sheet asks for (API), and none of the page-only headers.
+ * Pages and unknown paths get the full set (COMMON); the JSON API's routes (/v1.0, /api) and the OAuth
+ * endpoints that answer JSON (token, discovery, keys) get the API set OWASP's REST cheat sheet asks
+ * for (API), and none of the page-only headers.
  */
 const COMMON = {
   'content-security-policy':
@@ -79,6 +80,35 @@ describe('security headers', () => {
       const res = await plain.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
       expect(res.statusCode, url).toBe(status);
       for (const [name, value] of Object.entries(API)) expect(res.headers[name], name).toBe(value);
+      for (const name of PAGE_ONLY) expect(res.headers[name], name).toBeUndefined();
+    }
+  });
+
+  it('gives the OAuth token endpoint the JSON API headers with Pragma no-cache, on a token and on an error', async () => {
+    const url = `/${plain.tenant.tenant.id}/oauth2/v2.0/token`;
+    const form = { grant_type: 'password', client_id: '14d82eec-204b-4c2f-b7e8-296a70dab67e', username: 'admin@contoso.test', scope: 'https://graph.microsoft.com/.default' };
+    for (const [password, status] of [[ADMIN_PASSWORD, 200], ['Wrong-Password-1', 400]] as const) {
+      const res = await plain.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ ...form, password }).toString(),
+      });
+      expect(res.statusCode, password).toBe(status);
+      expect(res.json<Record<string, unknown>>()[status === 200 ? 'access_token' : 'error']).toBeTypeOf('string');
+      for (const [name, value] of Object.entries(API)) expect(res.headers[name], name).toBe(value);
+      for (const name of PAGE_ONLY) expect(res.headers[name], name).toBeUndefined();
+      expect(res.headers.pragma).toBe('no-cache');
+      expect(res.headers['request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it('gives OpenID discovery and the signing keys the JSON API headers with their own Cache-Control', async () => {
+    for (const [path, cache] of [['v2.0/.well-known/openid-configuration', 'public, max-age=3600'], ['discovery/v2.0/keys', 'public, max-age=300']] as const) {
+      const res = await plain.app.inject({ method: 'GET', url: `/${plain.tenant.tenant.id}/${path}` });
+      expect(res.statusCode, path).toBe(200);
+      expect(res.headers['cache-control'], path).toBe(cache);
+      for (const [name, value] of Object.entries(API)) if (name !== 'cache-control') expect(res.headers[name], name).toBe(value);
       for (const name of PAGE_ONLY) expect(res.headers[name], name).toBeUndefined();
     }
   });
