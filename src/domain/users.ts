@@ -7,10 +7,8 @@ import {
   findUserByUpn,
   insertUser,
   isUpnUniqueViolation,
-  listUsers as listUserRows,
   updateUser as updateUserRow,
   type User,
-  type UserListQuery,
   type UserPatch,
 } from '../store/users.js';
 import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
@@ -152,10 +150,6 @@ export async function getUser(deps: Pick<DomainDeps, 'db'>, tenantId: string, ke
   const user = key.length <= 256 ? await findUserByIdOrUpn(deps.db, tenantId, key) : undefined;
   if (!user) throw userNotFound(key);
   return user;
-}
-
-export async function listUsers(deps: Pick<DomainDeps, 'db'>, tenantId: string, query: UserListQuery): Promise<{ users: User[]; more: boolean }> {
-  return listUserRows(deps.db, tenantId, query);
 }
 
 export interface UserUpdate {

@@ -371,15 +371,7 @@ function toGraphUserDefaults(r: GraphDefaultsRow): GraphUserDefaults {
 
 function toGraphUser(r: GraphRow): GraphUser {
   return {
-    id: r.id,
-    userPrincipalName: r.user_principal_name,
-    displayName: r.display_name,
-    givenName: r.given_name,
-    surname: r.surname,
-    mail: r.mail,
-    mobilePhone: r.mobile_phone,
-    businessPhones: JSON.parse(r.business_phones) as string[],
-    jobTitle: r.job_title,
+    ...toGraphUserDefaults(r),
     otherMails: JSON.parse(r.other_mails) as string[],
     accountEnabled: fromBool(r.account_enabled),
     passwordPolicies: r.password_policies,
