@@ -3,12 +3,17 @@ import { lockAuditChain } from '../store/audit-events.js';
 import { findDomain, findTenantById } from '../store/tenants.js';
 import {
   deleteUser as deleteUserRow,
+  findGraphUser,
   findUserByIdOrUpn,
+  listGraphUsers,
+  type GraphUser,
+  type GraphUserDefaults,
   findUserByUpn,
   insertUser,
   isUpnUniqueViolation,
   updateUser as updateUserRow,
   type User,
+  type UserListQuery,
   type UserPatch,
 } from '../store/users.js';
 import { modified, recordAudit, type AuditTarget, type RequestContext } from './audit.js';
@@ -150,6 +155,25 @@ export async function getUser(deps: Pick<DomainDeps, 'db'>, tenantId: string, ke
   const user = key.length <= 256 ? await findUserByIdOrUpn(deps.db, tenantId, key) : undefined;
   if (!user) throw userNotFound(key);
   return user;
+}
+
+/**
+ * A user of the tenant by id or UPN for Graph, with only the properties Graph may show: its default
+ * set, or all it can return (for `$select`). Not found as getUser says it.
+ */
+export async function getGraphUser(deps: Pick<DomainDeps, 'db'>, tenantId: string, key: string, columns: 'defaults'): Promise<GraphUserDefaults>;
+export async function getGraphUser(deps: Pick<DomainDeps, 'db'>, tenantId: string, key: string, columns: 'all'): Promise<GraphUser>;
+export async function getGraphUser(deps: Pick<DomainDeps, 'db'>, tenantId: string, key: string, columns: 'defaults' | 'all'): Promise<GraphUserDefaults | GraphUser> {
+  const user = key.length <= 256 ? await (columns === 'all' ? findGraphUser(deps.db, tenantId, key, 'all') : findGraphUser(deps.db, tenantId, key, 'defaults')) : undefined;
+  if (!user) throw userNotFound(key);
+  return user;
+}
+
+/** One page of the tenant's users for Graph, read as getGraphUser reads one. */
+export async function listGraphUserPage(deps: Pick<DomainDeps, 'db'>, tenantId: string, query: UserListQuery, columns: 'defaults'): Promise<{ users: GraphUserDefaults[]; more: boolean }>;
+export async function listGraphUserPage(deps: Pick<DomainDeps, 'db'>, tenantId: string, query: UserListQuery, columns: 'all'): Promise<{ users: GraphUser[]; more: boolean }>;
+export async function listGraphUserPage(deps: Pick<DomainDeps, 'db'>, tenantId: string, query: UserListQuery, columns: 'defaults' | 'all'): Promise<{ users: (GraphUserDefaults | GraphUser)[]; more: boolean }> {
+  return columns === 'all' ? listGraphUsers(deps.db, tenantId, query, 'all') : listGraphUsers(deps.db, tenantId, query, 'defaults');
 }
 
 export interface UserUpdate {

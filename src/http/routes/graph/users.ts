@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createUser, userNotFound } from '../../../domain/users.js';
+import { createUser, getGraphUser, listGraphUserPage } from '../../../domain/users.js';
 import { AppError } from '../../../errors.js';
 import type { Services } from '../../../services.js';
-import { findGraphUser, listGraphUsers, type UserFilterField, type UserListQuery } from '../../../store/users.js';
+import type { UserFilterField, UserListQuery } from '../../../store/users.js';
 import { authorize, requestContext } from '../../auth.js';
 import { graphUser, odataContext, USER_SELECTABLE, type UserProperty } from '../../graph-views.js';
 import { buildNextLink, parseCollectionQuery, parseEntityQuery, type CollectionSpec } from '../../odata.js';
@@ -40,29 +40,18 @@ export function userKey(request: FastifyRequest): string {
   return key;
 }
 
-/**
- * A user of the tenant by id or UPN (case-insensitive), as Graph JSON, reading only the columns of
- * what Graph may show (src/store/users.ts, GraphUser); not found as domain/users.ts getUser says it.
- */
-async function findGraphUserOrThrow(services: Services, tenantId: string, key: string, select: readonly UserProperty[] | undefined): Promise<Record<string, unknown>> {
-  if (key.length > 256) throw userNotFound(key);
-  if (select) {
-    const user = await findGraphUser(services.db, tenantId, key, 'all');
-    if (!user) throw userNotFound(key);
-    return graphUser(user, select);
-  }
-  const user = await findGraphUser(services.db, tenantId, key, 'defaults');
-  if (!user) throw userNotFound(key);
-  return graphUser(user);
+/** A user as Graph JSON: the default properties, or exactly those selected (read: only their columns). */
+async function graphUserOf(services: Services, tenantId: string, key: string, select: readonly UserProperty[] | undefined): Promise<Record<string, unknown>> {
+  return select ? graphUser(await getGraphUser(services, tenantId, key, 'all'), select) : graphUser(await getGraphUser(services, tenantId, key, 'defaults'));
 }
 
-/** One page of the tenant's users as Graph JSON, read as findGraphUserOrThrow reads one. */
+/** One page of the tenant's users as Graph JSON, read as graphUserOf reads one. */
 async function graphUserPage(services: Services, tenantId: string, query: UserListQuery, select: readonly UserProperty[] | undefined) {
   if (select) {
-    const { users, more } = await listGraphUsers(services.db, tenantId, query, 'all');
+    const { users, more } = await listGraphUserPage(services, tenantId, query, 'all');
     return { value: users.map((u) => graphUser(u, select)), more, lastId: users.at(-1)?.id };
   }
-  const { users, more } = await listGraphUsers(services.db, tenantId, query, 'defaults');
+  const { users, more } = await listGraphUserPage(services, tenantId, query, 'defaults');
   return { value: users.map((u) => graphUser(u)), more, lastId: users.at(-1)?.id };
 }
 
@@ -85,7 +74,7 @@ export function graphUserRoutes(app: FastifyInstance, services: Services): void 
     const principal = await authorize(services, request, 'users.read');
     const key = userKey(request);
     const { select } = parseEntityQuery(request.query, USER_SELECTABLE, 'user');
-    const user = await findGraphUserOrThrow(services, principal.tenantId, key, select);
+    const user = await graphUserOf(services, principal.tenantId, key, select);
     return { '@odata.context': odataContext(base, 'users', select, true), ...user };
   });
 
