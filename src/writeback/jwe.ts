@@ -21,18 +21,61 @@ export interface EcPublicJwk {
   y: string;
 }
 
-/** Seals `plaintext` to each recipient (general JSON); `aad` is bound in as the JWE AAD. */
-export function sealJwe(plaintext: string, aad: string, protectedHeader: Record<string, string>, recipients: readonly { kid: string; key: KeyObject }[]): GeneralJWE {
+/**
+ * The key agreement of one fresh ephemeral key with one recipient: the point that goes into the header
+ * and the key-encryption key it agreed (Concat KDF output, no PartyUInfo / PartyVInfo). The ephemeral
+ * private key is dropped as soon as the KEK exists. Single use: `take()` hands the KEK out once and
+ * throws after, because two CEKs wrapped under one KEK would publish the same epk twice and let a
+ * reader of one job's key material open the other.
+ */
+export class EphemeralAgreement {
+  #kek: Buffer | null;
+  constructor(
+    readonly key: KeyObject,
+    readonly epk: EcPublicJwk,
+    kek: Buffer,
+  ) {
+    this.#kek = kek;
+  }
+
+  get used(): boolean {
+    return this.#kek === null;
+  }
+
+  take(): Buffer {
+    const kek = this.#kek;
+    if (kek === null) throw new Error('an ephemeral key agreement is used once');
+    this.#kek = null;
+    return kek;
+  }
+}
+
+/** A fresh ephemeral P-256 key agreed with `key` (the ECDH and KDF of one seal, done now). */
+export function agreeEphemeral(key: KeyObject): EphemeralAgreement {
+  // node:crypto's ECDH on raw points: a third cheaper than a generated KeyObject pair, diffieHellman()
+  // and a JWK export (BENCHMARKS.md, writeback); the same P-256 ECDH, the recipient's point checked
+  const ephemeral = createECDH(CURVE);
+  const point = ephemeral.generateKeys();
+  const kek = concatKdf(ephemeral.computeSecret(rawPublicPoint(key)), KEY_ALG);
+  const epk: EcPublicJwk = { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33, 65).toString('base64url') };
+  return new EphemeralAgreement(key, epk, kek);
+}
+
+/**
+ * Seals `plaintext` to each recipient (general JSON); `aad` is bound in as the JWE AAD. A recipient may
+ * bring an agreement made ahead of time for its key (src/writeback/seal.ts); it is used up here. Without
+ * one the agreement is made inline.
+ */
+export function sealJwe(plaintext: string, aad: string, protectedHeader: Record<string, string>, recipients: readonly { kid: string; key: KeyObject; agreement?: EphemeralAgreement | undefined }[]): GeneralJWE {
   const cek = randomBytes(32);
-  const sealedRecipients = recipients.map(({ kid, key }) => {
-    // node:crypto's ECDH on raw points: a third cheaper than a generated KeyObject pair, diffieHellman()
-    // and a JWK export (BENCHMARKS.md, writeback); the same P-256 ECDH, the recipient's point checked
-    const ephemeral = createECDH(CURVE);
-    const point = ephemeral.generateKeys();
-    const kek = concatKdf(ephemeral.computeSecret(rawPublicPoint(key)), KEY_ALG);
+  const sealedRecipients = recipients.map(({ kid, key, agreement }) => {
+    if (agreement !== undefined && agreement.key !== key) throw new Error('the ephemeral key agreement is for another recipient key');
+    const { epk } = (agreement ??= agreeEphemeral(key));
+    const kek = agreement.take();
     const wrap = createCipheriv('id-aes256-wrap', kek, KW_IV);
-    const epk: EcPublicJwk = { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33, 65).toString('base64url') };
-    return { header: { alg: KEY_ALG, kid, epk }, encrypted_key: Buffer.concat([wrap.update(cek), wrap.final()]).toString('base64url') };
+    const encryptedKey = Buffer.concat([wrap.update(cek), wrap.final()]).toString('base64url');
+    kek.fill(0);
+    return { header: { alg: KEY_ALG, kid, epk }, encrypted_key: encryptedKey };
   });
   const protectedB64 = Buffer.from(JSON.stringify({ ...protectedHeader, enc: CONTENT_ENC })).toString('base64url');
   const aadB64 = Buffer.from(aad, 'utf8').toString('base64url');
