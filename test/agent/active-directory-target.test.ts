@@ -200,6 +200,30 @@ describe.skipIf(!samba)('ActiveDirectoryTarget on Samba AD', () => {
     await expect(ad.unlock({ anchor: '*)(objectClass=*', name: 'x' })).rejects.toEqual(refusal('notFound'));
   });
 
+  it('an anchor naming an object that is not a user (OU, group, computer) is refused as not found, in the same words', async () => {
+    const member = await userWith(pw('m'), 'nua');
+    const group = await seed.group('nug', [member.dn]);
+    const computer = await seed.computer('nuc');
+    const ou = await seed.anchorOf(samba!.usersOu);
+    for (const anchor of [ou, group.anchor, computer.anchor]) {
+      const ref = { anchor, name: member.name }; // the name is ignored when anchored: it must not rescue the job
+      const words = new RegExp(`^no user with anchor ${anchor.replace(/[+/=]/g, '\\$&')} under `);
+      await expect(ad.resetPassword(ref, pw('x'), { mustChange: false, unlock: false })).rejects.toEqual(refusal('notFound', words));
+      await expect(raw.resetPassword(ref, pw('x'), { mustChange: false, unlock: false })).rejects.toEqual(refusal('notFound', words));
+      await expect(ad.unlock(ref)).rejects.toEqual(refusal('notFound', words));
+      await expect(ad.verifyPassword(ref, 'whatever', 5000)).rejects.toEqual(refusal('notFound', words));
+      await expect(ad.changePassword(ref, 'old', pw('y'))).rejects.toEqual(refusal('notFound', words));
+    }
+    // the same words as an anchor that matches nothing
+    await expect(ad.resetPassword({ anchor: 'AAAAAAAAAAAAAAAAAAAAAA==', name: 'x' }, pw('x'), { mustChange: false, unlock: false })).rejects.toEqual(
+      refusal('notFound', /^no user with anchor AAAAAAAAAAAAAAAAAAAAAA== under /),
+    );
+    // and the user's own anchor still resets
+    const next = pw('ok');
+    await ad.resetPassword({ anchor: member.anchor, name: 'ignored' }, next, { mustChange: false, unlock: false });
+    expect(await seed.canBind(member.upn, next)).toBe(true);
+  });
+
   it('lists users and groups under the scope with anchors, memberships, state and pwdLastSet', async () => {
     const a = await userWith(pw('l'), 'lsa');
     const b = await userWith(pw('l'), 'lsb');

@@ -70,6 +70,21 @@ export class AdSeed {
     return { dn, anchor: guidToAnchor(searchEntries[0]!['objectGUID'] as Buffer) };
   }
 
+  /** a computer account (a subclass of user, of category Computer) with its anchor */
+  async computer(prefix: string): Promise<{ dn: string; anchor: string }> {
+    const name = uniqueName(prefix).slice(0, 15);
+    const dn = `CN=${name},${this.info.usersOu}`;
+    await this.admin.add(dn, { objectClass: ['top', 'person', 'organizationalPerson', 'user', 'computer'], sAMAccountName: `${name}$`, userAccountControl: '4096' });
+    this.made.push(dn);
+    return { dn, anchor: await this.anchorOf(dn) };
+  }
+
+  /** the anchor (base64 objectGUID) of any object */
+  async anchorOf(dn: string): Promise<string> {
+    const { searchEntries } = await this.admin.search(dn, { scope: 'base', attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'] });
+    return guidToAnchor(searchEntries[0]!['objectGUID'] as Buffer);
+  }
+
   /** a PSO applied to `userDn` only; readable by authenticated users when `readable` (AD hides PSOs otherwise) */
   async pso(userDn: string, p: { minLength: number; history: number; minAgeDays: number; complexity: boolean; readable: boolean }): Promise<string> {
     const dn = `CN=${uniqueName('pso')},CN=Password Settings Container,CN=System,${this.info.baseDn}`;
