@@ -105,6 +105,9 @@ export const errorCodes = {
   'branding.logo_invalid': { status: 400, graph: 'Request_BadRequest', message: 'The logo must be a PNG or JPEG image (SVG is not accepted).' },
   'branding.logo_too_large': { status: 413, graph: 'Request_EntityTooLarge', message: 'The logo is larger than 100 KB.' },
 
+  // the database cannot be used right now (src/store/database-errors.ts): answered with Retry-After
+  'service.database_unavailable': { status: 503, graph: 'serviceNotAvailable', message: 'The service cannot reach its database at the moment. Nothing was changed; try again in a few seconds.' },
+
   'internal': { status: 500, graph: 'generalException', message: 'Something went wrong on our side. Use the request id to ask your admin.' },
 } as const satisfies Record<string, { status: number; graph: string; message: string }>;
 

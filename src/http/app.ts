@@ -112,6 +112,8 @@ export async function createApp(services: Services, options: AppOptions = {}): P
   app.setErrorHandler((err, request, reply) => {
     const appError = toAppError(err);
     if (appError.code === 'internal') request.log.error({ err }, 'unhandled error');
+    // the driver's code and message only (a pg error may carry the query's parameters elsewhere)
+    if (appError.code === 'service.database_unavailable') request.log.warn({ db: { code: (err as { code?: unknown }).code, message: (err as Error).message } }, 'database unavailable');
     return sendError(request, reply, appError);
   });
   app.setNotFoundHandler((request, reply) =>

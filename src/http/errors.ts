@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { AppError, errorCodes } from '../errors.js';
+import { isDatabaseUnavailable } from '../store/database-errors.js';
 import { appErrorAsOAuth, sendOAuthError } from './routes/oauth/errors.js';
 
 /** Which body shape a path answers errors in. */
@@ -46,17 +47,22 @@ export function toAppError(err: unknown): AppError {
     return new AppError('request.invalid_json', { message: `The request body is not valid JSON: ${err.message}` });
   }
   if (fe.statusCode === 429) return new AppError('request.rate_limited');
+  if (isDatabaseUnavailable(err)) return new AppError('service.database_unavailable', { cause: err });
   if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new AppError('request.invalid', { message: fe.message ?? 'The request is invalid.' });
   }
   return new AppError('internal', { cause: err });
 }
 
+/** What a 503 asks the client to wait before sending the request again (RFC 9110 §10.2.3). */
+export const RETRY_AFTER_SECONDS = 5;
+
 /** Writes the error in the body shape of the path's surface. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
   const surface = surfaceOf(request.url);
   if (surface === 'oauth') return sendOAuthError(request, reply, appErrorAsOAuth(err));
   void reply.code(err.status).header('cache-control', 'no-store');
+  if (err.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   if (err.status === 401 && (surface === 'graph' || surface === 'api')) {
     // RFC 6750 §3: tell the client which scheme to use and why the token was refused
     const reason = err.code === 'auth.token_missing' || err.code === 'auth.session_required' ? '' : ', error="invalid_token"';

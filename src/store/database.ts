@@ -554,12 +554,21 @@ export function openDatabase(url: string): DbHandle {
     };
     return { db, dialect: 'sqlite', close };
   }
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // a server that does not answer (down host, full backlog) fails a new connection after 5 s — the
+  // request then gets 503 with Retry-After (src/store/database-errors.ts) — instead of waiting forever
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000 });
   // An idle connection can die under us (server restart, failover, an admin terminating backends).
   // pg reports that as an 'error' event on the pool; unhandled, it would crash the process. The pool
   // drops the dead client by itself and the next query opens a fresh one.
   pool.on('error', (err) => {
     console.error(`postern: an idle PostgreSQL connection failed and was discarded: ${err.message}`);
+  });
+  // A connection can also die while checked out between queries (a transaction waiting on the app,
+  // the server restarting): pg emits 'error' on the client then, and pg-pool listens only while it is
+  // idle — unhandled, the process would exit. Every client keeps a listener: the query running on it
+  // fails by itself, and the pool drops the dead client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };

@@ -17,6 +17,7 @@ export function sendOAuthError(request: FastifyRequest, reply: FastifyReply, err
   const correlationId = headerValue(request, 'client-request-id') ?? randomUUID();
   const timestamp = azureTimestamp(at);
   void reply.code(err.status).header('cache-control', 'no-store').header('pragma', 'no-cache');
+  if (err.status === 503) void reply.header('retry-after', '5');
   if (err.error === 'invalid_client' && err.status === 401 && /^Basic\s/i.test(headerValue(request, 'authorization') ?? '')) {
     void reply.header('www-authenticate', 'Basic realm="postern"');
   }
@@ -37,6 +38,7 @@ export function sendOAuthError(request: FastifyRequest, reply: FastifyReply, err
 export function appErrorAsOAuth(err: AppError): OAuthError {
   // Azure's AADSTS80001 (OnPremiseStoreIsNotAvailable): no authentication agent could reach the directory
   if (err.code === 'auth.onprem_unreachable') return new OAuthError('temporarily_unavailable', 80001, 'The authentication agent is unable to connect to the on-premises directory. Try again later.', 503);
+  if (err.code === 'service.database_unavailable') return new OAuthError('temporarily_unavailable', 90033, 'The service is temporarily unavailable. Try again in a few seconds.', 503);
   if (err.code === 'internal') return new OAuthError('server_error', 500011, 'Something went wrong on our side. Try again.', 500);
   return new OAuthError('invalid_request', 9002313, `Invalid request. ${err.message}`, err.status >= 400 && err.status < 500 ? err.status : 400);
 }
