@@ -8,6 +8,12 @@ export interface MailMessage {
   html: string;
   /** images the HTML shows by `cid:`; the text part never refers to them */
   inlineImages?: readonly InlineImage[] | undefined;
+  /**
+   * A stable id for the Message-ID header (the outbox message's id): a message sent again after a crash
+   * between the relay's acceptance and the outbox recording it (at-least-once delivery) carries the
+   * same Message-ID, which mail systems use to drop the copy.
+   */
+  id?: string | undefined;
 }
 
 /** Sends one email. Throws when the message was not accepted (the outbox worker retries). */
@@ -50,6 +56,8 @@ export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
   const maxConnections = Math.max(1, Number.isInteger(fromUrl) && fromUrl > 0 ? fromUrl : (options.maxConnections ?? 5));
   // nodemailer is loaded with the first message, not at start-up (it is ~40 modules the server may not need for a while)
   let transport: Promise<Transporter> | undefined;
+  // the right-hand side of our Message-IDs: the sender's domain (RFC 5322 §3.6.4)
+  const messageIdDomain = /@([^>\s]+)>?\s*$/.exec(options.from)?.[1] ?? 'postern.invalid';
   const open = (): Promise<Transporter> =>
     (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
       nodemailer.createTransport(
@@ -90,6 +98,7 @@ export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
         attachments: (m.inlineImages ?? []).map((i) => ({ filename: i.filename, content: i.content, contentType: i.contentType, cid: i.cid, contentDisposition: 'inline' as const })),
         disableFileAccess: true,
         disableUrlAccess: true,
+        ...(m.id ? { messageId: `<${m.id}@${messageIdDomain}>` } : {}),
       });
     },
     close: () => void transport?.then((t) => t.close()),

@@ -5,7 +5,7 @@ import type { Clock } from '../lib/clock.js';
 import type { SecretBox } from '../lib/crypto.js';
 import type { Db, Dialect } from '../store/database.js';
 import { findLogos } from '../store/branding.js';
-import { claimDueMessages, findTenantSenders, markFailed, markRetry, markSent, type OutboxRecord } from '../store/outbox.js';
+import { claimDueMessages, findTenantSenders, listLeaseOwners, markFailed, markRetry, markSent, releaseLeasesOf, type OutboxRecord } from '../store/outbox.js';
 import type { Mailer } from './mailer.js';
 import { onMessageQueued } from './outbox-signal.js';
 import { createSiemSender, type SiemSender } from './siem.js';
@@ -128,7 +128,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
     }
     switch (record.channel) {
       case 'email':
-        await options.mailer.send({ to: record.recipient, subject: rendered.subject, text: rendered.text, html: rendered.html, inlineImages: rendered.inlineImages });
+        await options.mailer.send({ id: record.id, to: record.recipient, subject: rendered.subject, text: rendered.text, html: rendered.html, inlineImages: rendered.inlineImages });
         return options.mailer.transport;
       case 'sms':
         await options.sms.send(record.recipient, rendered.short);
@@ -284,6 +284,26 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
     else schedule(0);
   }
 
+  /**
+   * A worker killed while sending (kill -9, power loss) leaves its messages leased for leaseMs (10 min).
+   * A worker of this host whose process is gone is known dead: its leases are given back at start. Only
+   * owners named `host:pid:…` by the default naming are judged, and only by a pid that no longer
+   * exists here (a reused pid keeps the lease: it just waits it out).
+   */
+  async function reclaimFromDeadLocalWorkers(): Promise<void> {
+    try {
+      const host = hostname();
+      for (const dead of await listLeaseOwners(deps.db, `${host}:`)) {
+        const pid = Number(dead.split(':')[1]);
+        if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processExists(pid)) continue;
+        const released = await releaseLeasesOf(deps.db, dead, deps.clock.now().toISOString());
+        if (released > 0) options.log?.warn({ owner: dead, messages: released }, 'messages a stopped worker of this host was sending are due again');
+      }
+    } catch (err) {
+      options.log?.warn({ error: (err as Error).message }, 'could not look for messages left by a stopped worker; they are sent when their lease ends');
+    }
+  }
+
   return {
     owner,
     runOnce: async () => (await runBatch()).result,
@@ -292,7 +312,10 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
       stopped = false;
       interval = intervalMs;
       unsubscribe = onMessageQueued(onSignal);
-      schedule(0);
+      // messages a dead worker of this host was sending come back first (else they wait out its lease)
+      void reclaimFromDeadLocalWorkers().finally(() => {
+        if (!stopped) schedule(0);
+      });
     },
     async stop() {
       stopped = true;
@@ -304,6 +327,16 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
       await Promise.all(running);
     },
   };
+}
+
+/** Whether a process with this pid exists on this host (EPERM: it does, and is not ours to signal). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** At most `n` holders; waiters are served in the order they asked. */

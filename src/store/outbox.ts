@@ -108,6 +108,26 @@ export async function claimDueMessages(db: Executor, dialect: Dialect, c: ClaimI
   return rows.map(toRecord);
 }
 
+/** Who holds leases on messages being sent, among owners whose name starts with `prefix`. */
+export async function listLeaseOwners(db: Executor, prefix: string): Promise<string[]> {
+  const rows = await db.selectFrom('outbox').select('lease_owner').distinct().where('status', '=', 'sending').where('lease_owner', 'is not', null).execute();
+  return rows.map((r) => r.lease_owner!).filter((o) => o.startsWith(prefix));
+}
+
+/**
+ * Makes the messages `owner` was sending due again at `now`, its lease void: for an owner known to be
+ * dead (outbox-worker.ts). A message it had handed to the relay goes out again, with the same Message-ID.
+ */
+export async function releaseLeasesOf(db: Executor, owner: string, now: string): Promise<number> {
+  const r = await db
+    .updateTable('outbox')
+    .set({ status: 'pending', next_attempt_at: now, lease_owner: null, lease_until: null })
+    .where('status', '=', 'sending')
+    .where('lease_owner', '=', owner)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
 /** The finishing writes only apply while `owner` still holds the lease: a sender that lost it changes nothing. */
 export async function markSent(db: Executor, id: string, owner: string, sentAt: string, deliveredVia: string): Promise<boolean> {
   const r = await db
