@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
-import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { AppError } from '../errors.js';
 import { findDuplicateKey } from '../lib/json-duplicates.js';
@@ -13,6 +12,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { registerRoutes } from './routes/index.js';
 import { documentOnlyCompilers, openApiRoute, registerOpenApi } from './openapi.js';
 import { POSTERN_VERSION } from '../version.js';
+import { decodeUtf8Body, parseFormBody } from './body-encoding.js';
 
 type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 
@@ -41,6 +41,9 @@ export interface AppOptions {
 export async function createApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services;
   const https = config.tls ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) } : null;
+  // the security headers, worked out once (src/http/security-headers.ts)
+  const pageHeaders = securityHeaders(config.publicUrl);
+  const apiHeaders = apiSecurityHeaders(config.publicUrl);
   const app = Fastify({
     ...(https ? { https } : {}),
     logger:
@@ -54,26 +57,52 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     bodyLimit: config.bodyLimitBytes,
     // a UPN in a path may be 113 characters (more when percent-encoded)
     routerOptions: { maxParamLength: 512 },
-    trustProxy: config.trustProxy,
+    // TRUST_PROXY means one proxy in front of us (hop 0, the socket's peer): the client address is
+    // the one it appended to X-Forwarded-For (the last entry), never an earlier one the client wrote
+    // itself, which would give every request a throttle bucket of its choosing (`true` trusts the
+    // whole chain)
+    trustProxy: config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     logController: new OneLinePerRequest(),
     return503OnClosing: true,
     // Fastify's types describe Ajv's factory; at run time any factory returning a compiler will do
     schemaController: { compilersFactory: documentOnlyCompilers as unknown as CompilersFactory },
+    // a URL the router refuses (a malformed %-escape, a path segment over maxParamLength) is answered
+    // before any hook runs; Fastify's own answer would carry none of the security headers
+    frameworkErrors: (err, request, reply) => {
+      void reply.headers(isApiRoute(request.url) ? apiHeaders : pageHeaders).header('request-id', request.id);
+      const message =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A segment of the URL path is longer than 512 characters.'
+        : err.code === 'FST_ERR_BAD_URL' ? 'The URL path holds a malformed percent-encoding.'
+        : undefined;
+      void sendError(request, reply, message ? new AppError('request.invalid', { message }) : toAppError(err));
+    },
   }) as unknown as FastifyInstance;
 
   const metrics = createMetrics();
   app.decorate('metrics', metrics);
 
   await app.register(cookie);
-  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+  // form bodies: strict UTF-8, repeated names as arrays (src/http/body-encoding.ts)
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: config.bodyLimitBytes }, (_request, body, done) => {
+    try {
+      done(null, parseFormBody(body));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
 
   // JSON bodies: Fastify's parser, plus a refusal of repeated keys (JSON.parse would keep the last
   // one silently) and, as Fastify does, of __proto__ / constructor.prototype keys.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: config.bodyLimitBytes }, (_request, body, done) => {
+    let text: string;
+    try {
+      text = decodeUtf8Body(body);
+    } catch (err) {
+      return done(err as Error, undefined);
+    }
     if (text.trim() === '') return done(new AppError('request.invalid_json', { message: 'The request body is empty; it must be a JSON object.' }), undefined);
     let parsed: unknown;
     try {
@@ -93,10 +122,8 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     return done(null, parsed);
   });
 
-  // the security headers (worked out once: src/http/security-headers.ts) and the request id, on every
-  // answer; the JSON API's routes get the API's shorter set, pages and unknown paths the page set
-  const pageHeaders = securityHeaders(config.publicUrl);
-  const apiHeaders = apiSecurityHeaders(config.publicUrl);
+  // the security headers and the request id, on every answer; the JSON API's routes get the API's
+  // shorter set, pages and unknown paths the page set
   app.addHook('onRequest', (request, reply, done) => {
     void reply.headers(isApiRoute(request.routeOptions.url) ? apiHeaders : pageHeaders).header('request-id', request.id);
     done();

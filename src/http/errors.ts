@@ -48,10 +48,23 @@ export function toAppError(err: unknown): AppError {
   }
   if (fe.statusCode === 429) return new AppError('request.rate_limited');
   if (isDatabaseUnavailable(err)) return new AppError('service.database_unavailable', { cause: err });
+  if (isUnstorableText(err)) {
+    return new AppError('request.invalid', { message: 'The request holds a NUL (zero) character or other text that cannot be stored or looked up; remove it.' });
+  }
   if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new AppError('request.invalid', { message: fe.message ?? 'The request is invalid.' });
   }
   return new AppError('internal', { cause: err });
+}
+
+/**
+ * PostgreSQL refuses a NUL character in text (22021 character_not_in_repertoire) and in JSON
+ * (22P05 untranslatable_character); such a value can only have come from the request, so it is the
+ * client's 400, not a 500. The statement failed, so its transaction wrote nothing.
+ */
+function isUnstorableText(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (code === '22021' || code === '22P05') && (err as { severity?: unknown }).severity !== undefined;
 }
 
 /** What a 503 asks the client to wait before sending the request again (RFC 9110 §10.2.3). */

@@ -18,6 +18,9 @@ export function securityHeaders(publicUrl: string): Readonly<Record<string, stri
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
+        // helmet's default also allows fonts from any https origin; the pages use the system fonts,
+        // and a reset page must load nothing from a third party
+        fontSrc: ["'self'", 'data:'],
         imgSrc: ["'self'", 'data:'],
         connectSrc: ["'self'"],
         frameAncestors: ["'none'"],

@@ -54,8 +54,17 @@ export function assertCsrf(services: Pick<Services, 'config'>, request: FastifyR
   }
 }
 
-/** An Origin header, when present, must be PUBLIC_URL's origin. */
+/**
+ * An Origin header, when present, must be PUBLIC_URL's origin; and a browser's Fetch Metadata, when
+ * present, must not say the request came from another site (`Sec-Fetch-Site: cross-site` or
+ * `same-site`: a sibling subdomain is another site to us). The portals call the API same-origin;
+ * programs send neither header.
+ */
 export function assertSameOrigin(services: Pick<Services, 'config'>, request: FastifyRequest): void {
+  const site = headerValue(request, 'sec-fetch-site');
+  if (site === 'cross-site' || site === 'same-site') {
+    throw new AppError('auth.csrf_failed', { message: 'The request was refused because the browser says it came from another site (Sec-Fetch-Site).' });
+  }
   const origin = headerValue(request, 'origin');
   if (origin !== undefined && origin !== new URL(services.config.publicUrl).origin) {
     throw new AppError('auth.csrf_failed', { message: 'The request was refused because it came from another origin.' });

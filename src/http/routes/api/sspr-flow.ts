@@ -13,6 +13,7 @@ import type { Services } from '../../../services.js';
 import { requestContext } from '../../auth.js';
 import { doc } from '../../openapi.js';
 import { toAppError } from '../../errors.js';
+import { assertSameOrigin } from '../../session-auth.js';
 import { noStore, requestLocale } from './security-info.js';
 
 const BASE = '/api/v1/sspr';
@@ -42,6 +43,9 @@ export function ssprFlowRoutes(app: FastifyInstance, services: Services): void {
     (fn: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) =>
     async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
       try {
+        // No cookie rides on a flow (its id is the handle), but a browser's cross-site write is
+        // refused anyway: nothing legitimate posts a flow step from another site (CSRF, case 15).
+        if (request.method !== 'GET') assertSameOrigin(services, request);
         return await fn(request, reply);
       } catch (err) {
         const e = toAppError(err);
