@@ -55,7 +55,8 @@ export type AuditActivity =
   | 'Unlock user account (by admin)'
   | 'Update audit log policy'
   | 'Audit log retention'
-  | 'Update company branding';
+  | 'Update company branding'
+  | 'Authenticator app code reused';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

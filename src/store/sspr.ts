@@ -14,6 +14,8 @@ export interface FlowPending {
   questions?: number[];
   /** wrong answers a decoy flow has "counted" per method, to answer like a real one */
   decoyAttempts?: Record<string, number>;
+  /** when a decoy flow's pretend code per method lapses, to answer "expired" when a real one would */
+  decoyExpiresAt?: Record<string, string>;
   /** set once "Contact your administrator" was used (one contact per flow) */
   contacted?: boolean;
   /** the method whose verification was started last (for the "abandoned after starting" step) */

@@ -97,11 +97,21 @@ export async function findTokenUser(db: Executor, tenantId: string, id: string):
   return r && { id: r.id, userPrincipalName: r.user_principal_name, displayName: r.display_name, accountEnabled: fromBool(r.account_enabled), signInSessionsValidFrom: r.sign_in_sessions_valid_from };
 }
 
+/**
+ * The canonical form a typed UPN is looked up (and throttled) by: NFKC, then lower case, so the
+ * full-width, Kelvin-sign and other compatibility spellings of a name are that name, one account and
+ * one bucket. Stored UPNs are ASCII (checkUpn), for which this is plain lower case: every upn_key is
+ * already in this form. Whatever was typed, mail goes to the stored address only.
+ */
+export function upnLookupKey(upn: string): string {
+  return upn.normalize('NFKC').toLowerCase();
+}
+
 /** By UPN across all tenants: the UPN's domain already selects the tenant. */
 export async function findUserByUpn(db: Executor, upn: string): Promise<User | undefined> {
   // no UPN holds a NUL, and PostgreSQL refuses one in a text parameter (a 500 instead of "no such user")
   if (upn.includes('\u0000')) return undefined;
-  const [row] = await userByUpnKey(db, upn.toLowerCase());
+  const [row] = await userByUpnKey(db, upnLookupKey(upn));
   return row && toUser(row);
 }
 

@@ -5,7 +5,8 @@ import { acceptOathStep, deleteConfirmedSoftwareOath, deletePendingSoftwareOath,
 import { findTenantById } from '../../store/tenants.js';
 import type { SecretBox } from '../../lib/crypto.js';
 import type { Clock } from '../../lib/clock.js';
-import type { RequestContext } from '../audit.js';
+import { recordAudit, type AuditDeps, type RequestContext } from '../audit.js';
+import type { User } from '../../store/users.js';
 import { auditedChange, loadMe, type Me, type SecurityInfoDeps } from './events.js';
 
 /**
@@ -51,6 +52,32 @@ export async function acceptTotpCode(deps: { clock: Clock; secretBox: SecretBox 
   const result = await verify({ secret, token: code, period: TOTP_PERIOD, epoch: Math.floor(now.getTime() / 1000), epochTolerance: TOTP_PERIOD, afterTimeStep: method.lastUsedStep });
   if (!result.valid || !('timeStep' in result)) return false;
   return acceptOathStep(trx, method.id, result.timeStep, now.toISOString());
+}
+
+/**
+ * True when `code` is right for a step this enrolment has already accepted: a replay (RFC 6238 §5.2
+ * refuses it; ASVS wants it logged, since the second use of a code is what a phished or shoulder-surfed
+ * code looks like). Checked only after acceptTotpCode refused the code.
+ */
+export async function isReplayedTotpCode(deps: { clock: Clock; secretBox: SecretBox }, method: SoftwareOathMethod, code: string): Promise<boolean> {
+  if (!/^\d{6}$/.test(code) || method.lastUsedStep <= 0) return false;
+  const secret = deps.secretBox.open(method.secretSealed);
+  const result = await verify({ secret, token: code, period: TOTP_PERIOD, epoch: Math.floor(deps.clock.now().getTime() / 1000), epochTolerance: TOTP_PERIOD });
+  return result.valid && 'timeStep' in result && result.timeStep <= method.lastUsedStep;
+}
+
+/** The audit event of a refused replay, in the caller's transaction (which must commit though the request fails). */
+export async function recordTotpReuse(deps: AuditDeps, trx: Executor, ctx: RequestContext, user: Pick<User, 'id' | 'tenantId' | 'displayName' | 'userPrincipalName'>): Promise<void> {
+  await recordAudit(deps, trx, ctx, {
+    tenantId: user.tenantId,
+    activity: 'Authenticator app code reused',
+    category: 'UserManagement',
+    loggedByService: 'Authentication Methods',
+    operationType: 'Update',
+    result: 'failure',
+    resultReason: 'An authenticator app code that had already been accepted was entered again and refused',
+    targets: [{ id: user.id, displayName: user.displayName, type: 'User', userPrincipalName: user.userPrincipalName, modifiedProperties: [] }],
+  });
 }
 
 /**

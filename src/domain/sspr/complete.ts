@@ -5,9 +5,9 @@ import { findFlowByTokenHash, updateFlow } from '../../store/sspr.js';
 import type { RequestContext } from '../audit.js';
 import { normalizeAnswer } from '../security-info/questions.js';
 import { recoveryCodeHash } from '../security-info/recovery-codes.js';
-import { acceptTotpCode } from '../security-info/totp.js';
+import { acceptTotpCode, isReplayedTotpCode, recordTotpReuse } from '../security-info/totp.js';
 import { checkVerificationCode, codeCheckError, MAX_WRONG_ENTRIES } from '../verification-codes.js';
-import { recordSsprEvent, STEP, type SsprMethodName } from './audit.js';
+import { actingAs, recordSsprEvent, STEP, type SsprMethodName } from './audit.js';
 import { loadFlow, type LoadedFlow, type SsprDeps } from './flows.js';
 import { blockedError } from './limits.js';
 import { failGate, isCodeMethod, saveFlow } from './verify.js';
@@ -70,7 +70,13 @@ export async function completeVerification(deps: SsprDeps, ctx: RequestContext, 
       const apps = (await listSoftwareOathMethods(trx, user.id)).filter((m) => m.confirmedAt !== null);
       let ok = false;
       for (const app of apps) if (!ok) ok = await acceptTotpCode(deps, trx, app, code);
-      if (!ok) return fail(new AppError('verification.code_invalid'));
+      if (!ok) {
+        // a replayed code is refused like a wrong one, and audited (committed with the failure)
+        let replayed = false;
+        for (const app of apps) if (!replayed) replayed = await isReplayedTotpCode(deps, app, code);
+        if (replayed) await recordTotpReuse(deps, trx, actingAs(ctx, user), user);
+        return fail(new AppError('verification.code_invalid'));
+      }
     } else if (method === 'recoveryCode') {
       if (!(await useRecoveryCode(trx, user.id, recoveryCodeHash(code), deps.clock.now().toISOString()))) return fail(new AppError('verification.code_invalid'));
     } else if (method === 'securityQuestions') {
@@ -101,8 +107,11 @@ async function failDecoy(deps: SsprDeps, ctx: RequestContext, loaded: LoadedFlow
     const used = flow.pending.decoyAttempts?.[method] ?? 0;
     const remaining = Math.max(0, MAX_WRONG_ENTRIES - used);
     const left = Math.max(0, remaining - 1);
-    error = remaining === 0 ? codeCheckError({ ok: false, reason: 'dead', attemptsRemaining: 0 }) : codeCheckError({ ok: false, reason: left === 0 ? 'dead' : 'wrong', attemptsRemaining: left });
-    pending = { ...pending, decoyAttempts: { ...pending.decoyAttempts, [method]: used + 1 } };
+    const lapsed = (flow.pending.decoyExpiresAt?.[method] ?? '9999') <= deps.clock.now().toISOString();
+    // in a real check's order: a lapsed code is "expired" (uncounted) before it can be "dead"
+    if (lapsed) error = codeCheckError({ ok: false, reason: 'expired', attemptsRemaining: remaining });
+    else error = remaining === 0 ? codeCheckError({ ok: false, reason: 'dead', attemptsRemaining: 0 }) : codeCheckError({ ok: false, reason: left === 0 ? 'dead' : 'wrong', attemptsRemaining: left });
+    if (!lapsed) pending = { ...pending, decoyAttempts: { ...pending.decoyAttempts, [method]: used + 1 } };
   } else {
     error = new AppError(method === 'securityQuestions' ? 'sspr.answers_wrong' : 'verification.code_invalid');
   }

@@ -4,7 +4,7 @@ import type { Db, Executor } from '../../store/database.js';
 import { listRoleIdsOfPrincipal } from '../../store/role-assignments.js';
 import { findFlowByTokenHash, insertFlow, type SsprFlow } from '../../store/sspr.js';
 import { findTenantByDomain, findTenantById, type Tenant } from '../../store/tenants.js';
-import { findUserById, findUserByUpn, type User } from '../../store/users.js';
+import { findUserById, findUserByUpn, upnLookupKey, type User } from '../../store/users.js';
 import type { AuditDeps, RequestContext } from '../audit.js';
 import type { Hasher } from '../hasher.js';
 import type { MessageDeps } from '../messages.js';
@@ -34,9 +34,13 @@ export interface StartedFlow {
 
 const NO_USER = '00000000-0000-0000-0000-000000000000';
 
-/** The subject the limits count for an unknown UPN: keyed, so the table does not list typed names. */
+/**
+ * The subject the limits count for an unknown UPN: keyed, so the table does not list typed names; of
+ * the lookup's canonical form, so every spelling of one unknown name shares a bucket, as a real
+ * user's spellings share theirs.
+ */
 export function decoySubject(box: SecretBox, upn: string): string {
-  return `decoy:${hmac(box.derive('sspr-decoy'), upn.trim().toLowerCase()).slice(0, 40)}`;
+  return `decoy:${hmac(box.derive('sspr-decoy'), upnLookupKey(upn.trim())).slice(0, 40)}`;
 }
 
 /** The methods a real user is offered, in the policy's order, with masked targets. */
@@ -59,7 +63,7 @@ export function offeredMethods(m: RegisteredMethods, policyMethods: readonly str
  * the same name always shows the same targets, never anything that exists.
  */
 export function decoyMethods(box: SecretBox, upn: string, policyMethods: readonly string[]): OfferedMethod[] {
-  const h = Buffer.from(hmac(box.derive('sspr-decoy-targets'), upn.trim().toLowerCase()), 'base64url');
+  const h = Buffer.from(hmac(box.derive('sspr-decoy-targets'), upnLookupKey(upn.trim())), 'base64url');
   const letter = String.fromCharCode(97 + (h[0]! % 26));
   const domain = upn.includes('@') ? upn.slice(upn.lastIndexOf('@') + 1).toLowerCase() : 'outlook.com';
   const tail = String(h.readUInt16BE(1) % 10_000).padStart(4, '0');
@@ -77,7 +81,7 @@ export async function startFlow(deps: SsprDeps, ctx: RequestContext, input: { us
   await spendCaptcha(deps.db, deps, input.captcha);
   const upn = input.userPrincipalName.trim();
   const user = upn.length <= 256 ? await findUserByUpn(deps.db, upn) : undefined;
-  const domain = upn.slice(upn.lastIndexOf('@') + 1);
+  const domain = upnLookupKey(upn.slice(upn.lastIndexOf('@') + 1));
   const tenant = user ? await findTenantById(deps.db, user.tenantId) : upn.includes('@') ? await findTenantByDomain(deps.db, domain) : undefined;
   const policy: SsprPolicy = ssprPolicyOf(tenant ?? { settings: {} as Tenant['settings'] });
   const subject = user ? user.id : decoySubject(deps.secretBox, upn);
@@ -174,5 +178,9 @@ export async function loadFlow(deps: SsprDeps, db: Executor, token: string, stat
   const tenant = flow.tenantId ? await findTenantById(db, flow.tenantId) : undefined;
   const user = flow.userId && flow.tenantId ? await findUserById(db, flow.tenantId, flow.userId) : undefined;
   if (!flow.decoy && !user) throw notFound();
+  // A password set since the flow began (a change, an admin reset, another flow, a sync) ends it:
+  // what the flow proved was about the account as it was then (Django binds its reset tokens to the
+  // password hash for the same reason). It answers as any spent flow does.
+  if (user?.lastPasswordChangeDateTime && Date.parse(user.lastPasswordChangeDateTime) > Date.parse(flow.createdAt)) throw notFound();
   return { flow, user, tenant, policy: ssprPolicyOf(tenant ?? { settings: {} as Tenant['settings'] }) };
 }

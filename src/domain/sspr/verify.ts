@@ -106,8 +106,10 @@ export async function startVerification(
       await countAttempt(trx, deps, ctx, flow.subject, null, `send:${method}`);
       const sent = await countAttemptsSince(trx, flow.subject, `send:${method}`, new Date(now.getTime() - 3_600_000).toISOString());
       if (method !== 'email' && sent > CODES_PER_HOUR) throw tooManyCodes();
-      await remember(trx, null);
-      return { expiresAt: new Date(now.getTime() + CODE_TTL_MS).toISOString() };
+      const expiresAt = new Date(now.getTime() + CODE_TTL_MS).toISOString();
+      // the pretend code lapses when a real one would, so a late entry answers "expired" in both
+      await saveFlow(deps, { ...flow, pending: { ...flow.pending, codes: { ...flow.pending.codes, [method]: `decoy:${deps.random.uuid()}` }, decoyExpiresAt: { ...flow.pending.decoyExpiresAt, [method]: expiresAt }, lastStarted: method } }, trx);
+      return { expiresAt };
     }
     if (method !== 'email') await spendSmsBudget(trx, deps, ctx.ipAddress, to);
     const code = await issueVerificationCode(trx, deps, {
