@@ -65,6 +65,8 @@ export function parseAgentConfig(raw: unknown, file: string): AgentConfig {
     throw new AgentConfigError(`config file ${file}: field "bindPasswordFile": cannot read ${passwordFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   if (!bindPassword) throw new AgentConfigError(`config file ${file}: field "bindPasswordFile": ${passwordFile} is empty`);
+  const privileged = privilegedBindDn(c.bindDn);
+  if (privileged) throw new AgentConfigError(`config file ${file}: field "bindDn": refusing ${c.bindDn}: ${privileged}; bind as a delegated service account that may only reset passwords`);
   const connection: DirectoryConnection = { url: c.url, startTls: c.startTls, caFile, bindDn: c.bindDn, bindPassword, baseDn: c.baseDn, timeoutMs: c.timeoutMs };
   try {
     assertSecureConnection(connection);
@@ -72,6 +74,21 @@ export function parseAgentConfig(raw: unknown, file: string): AgentConfig {
     throw new AgentConfigError(`config file ${file}: field "url": ${err instanceof DirectoryRefusal ? err.detail : (err as Error).message}`);
   }
   return { kind: c.kind, connection, scope: { baseDn: c.baseDn, userFilter: c.userFilter }, syncIntervalMinutes: c.syncIntervalMinutes };
+}
+
+const ROOT_NAMES = new Set(['admin', 'administrator', 'manager', 'root', 'directory manager']);
+
+/**
+ * Why a bind DN names the directory's all-powerful account, or null. OpenLDAP's rootdn (by convention
+ * cn=admin / cn=Manager) bypasses ppolicy, so history and quality would silently not apply (RFC 3062,
+ * slapo-ppolicy); AD's Administrator (as a DN, a UPN or DOMAIN\Administrator) holds every right in
+ * the domain, far more than resetting passwords. A renamed administrator is not recognised here.
+ */
+export function privilegedBindDn(bindDn: string): string | null {
+  const dn = bindDn.trim();
+  const rdn = /^(?:cn|uid)\s*=\s*((?:[^,\\]|\\.)*)/i.exec(dn);
+  const name = (rdn ? rdn[1]! : dn.replace(/@.*$/, '').replace(/^.*\\/, '')).trim().toLowerCase();
+  return ROOT_NAMES.has(name) ? "it names the directory's administrator account (an OpenLDAP rootdn bypasses the password policy; AD's Administrator holds every right in the domain)" : null;
 }
 
 /** How a DirectoryTarget is made from a connection; main.ts passes the real targets, tests a fake. */

@@ -234,6 +234,8 @@ export class ActiveDirectoryTarget implements DirectoryTarget {
       filter = new EqualityFilter({ attribute: 'objectGUID', value: guid });
     } else {
       if (!ref.name) throw new DirectoryRefusal('notFound', 'no user name given');
+      // the DC compares the value as a C string: "alice\0anything" would find alice
+      if (ref.name.includes('\u0000')) throw new DirectoryRefusal('notFound', 'a name with a NUL character matches no user');
       const match = new OrFilter({ filters: [new EqualityFilter({ attribute: 'sAMAccountName', value: ref.name }), new EqualityFilter({ attribute: 'userPrincipalName', value: ref.name })] });
       filter = new AndFilter({ filters: [new EqualityFilter({ attribute: 'objectCategory', value: 'person' }), new EqualityFilter({ attribute: 'objectClass', value: 'user' }), match] });
     }

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -26,8 +27,23 @@ export const DEFAULT_JOB_TIMEOUT_MS = 10_000;
 export const directoryKind = z.enum(['activeDirectory', 'openLdap']);
 export type DirectoryKind = z.infer<typeof directoryKind>;
 
+const coordinate = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 43 base64url characters (a 32-byte P-256 coordinate)');
+
+/** Whether x, y is a point on P-256: jobs are sealed to it later, when a bad key could only fail. */
+function isP256Point(jwk: { x: string; y: string }): boolean {
+  try {
+    createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, format: 'jwk' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** An EC P-256 public JWK (ECDH-ES); the private half never leaves the agent's state file. */
-export const publicJwk = z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string().min(1), y: z.string().min(1) }).strict();
+export const publicJwk = z
+  .object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: coordinate, y: coordinate })
+  .strict()
+  .refine(isP256Point, { message: 'is not a point on the P-256 curve', path: ['x'] });
 
 export const registerRequest = z.object({
   token: z.string().min(20).max(200),
