@@ -206,6 +206,21 @@ describe.each(testDialects())('security: code and token attacks (cases 5, 8, 17)
       expect(await reuseEvents(user.id)).toHaveLength(1);
     });
 
+    it('a code replayed to the security-info check of a registered app is refused and audited too', async () => {
+      const { user, codeAt } = await enrolledUser('replaysi');
+      const headers = { authorization: `Bearer ${await ctx.userToken(user.userPrincipalName)}` };
+      const check = (code: string) => ctx.app.inject({ method: 'POST', url: `${SI}/authenticator/verify`, headers, payload: { code } });
+      const code = await codeAt(0);
+      expect((await check(code)).statusCode).toBe(204);
+      const again = await check(code);
+      expect(again.statusCode).toBe(400);
+      expect(errorOf(again)?.code).toBe('verification.code_invalid');
+      expect(await reuseEvents(user.id)).toHaveLength(1);
+      // the enrolment's own code (an earlier step, outside the window now) is a wrong code, not a replay
+      expect((await check(await codeAt(-2))).statusCode).toBe(400);
+      expect(await reuseEvents(user.id)).toHaveLength(1);
+    });
+
     it('only steps T-1, T and T+1 are accepted: T-2 and T+2 are refused', async () => {
       const a = await enrolledUser('window');
       expect((await appCodeAttempt(a.user.userPrincipalName, await a.codeAt(-2))).statusCode).toBe(400);

@@ -85,22 +85,28 @@ export async function recordTotpReuse(deps: AuditDeps, trx: Executor, ctx: Reque
  * previously confirmed app); without a pending one, checks the code against the confirmed app.
  */
 export async function verifyAuthenticator(deps: SecurityInfoDeps, ctx: RequestContext, me: Me, code: string): Promise<void> {
-  await deps.db.transaction().execute(async (trx) => {
+  const replayed = await deps.db.transaction().execute(async (trx) => {
     const user = await loadMe(trx, me);
     const methods = await listSoftwareOathMethods(trx, user.id);
     const pending = methods.filter((m) => m.confirmedAt === null).at(-1);
     const target = pending ?? methods.at(-1);
     if (!target) throw new AppError('request.not_found', { message: 'Start the authenticator app registration first.' });
     if (!pending) {
-      if (!(await acceptTotpCode(deps, trx, target, code))) throw new AppError('verification.code_invalid');
-      return;
+      if (await acceptTotpCode(deps, trx, target, code)) return false;
+      // a replay of an accepted code is refused like a wrong one, and audited: the transaction
+      // commits the event and the request fails after it
+      if (!(await isReplayedTotpCode(deps, target, code))) throw new AppError('verification.code_invalid');
+      await recordTotpReuse(deps, trx, ctx, user);
+      return true;
     }
     const replaced = methods.some((m) => m.confirmedAt !== null);
     await auditedChange(deps, trx, ctx, user, { kind: 'registered', method: 'Authenticator app', replaced }, async () => {
       if (!(await acceptTotpCode(deps, trx, pending, code))) throw new AppError('verification.code_invalid');
       await deleteConfirmedSoftwareOath(trx, user.id, pending.id);
     });
+    return false;
   });
+  if (replayed) throw new AppError('verification.code_invalid');
 }
 
 export async function deleteAuthenticator(deps: SecurityInfoDeps, ctx: RequestContext, me: Me): Promise<void> {
