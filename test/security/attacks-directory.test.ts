@@ -20,6 +20,7 @@ import { createTestContext, testDialects, type TestContext } from '../helpers/co
 import { sambaTestInfo, slapdTestInfo, uniqueName, type SambaInfo, type SlapdInfo } from '../helpers/directories.js';
 import { createTestCertificate } from '../helpers/tls.js';
 import { AdSeed } from '../agent/ad-seed.js';
+import { asRoot, bindsWith } from '../e2e/openldap-e2e-setup.js';
 
 /**
  * Attack cases 18–20 of reference/security-requirements.md §4 (issue 10): LDAP injection, insecure
@@ -44,34 +45,10 @@ function slapdConn(s: SlapdInfo, over: Partial<DirectoryConnection> = {}): Direc
   return { url: s.url, startTls: false, caFile: s.caFile, bindDn: s.serviceDn, bindPassword: s.servicePassword, baseDn: s.baseDn, timeoutMs: 5000, ...over };
 }
 
-/** Can `dn` bind with `password` on slapd (over LDAPS, the test CA)? */
-async function slapdBinds(s: SlapdInfo, dn: string, password: string): Promise<boolean> {
-  const c = new Client({ url: s.url, timeout: 5000, tlsOptions: { ca: [readFileSync(s.caFile)] } });
-  try {
-    await c.bind(dn, password);
-    return true;
-  } catch (err) {
-    if ((err as { code?: unknown }).code === 49) return false;
-    throw err;
-  } finally {
-    await c.unbind().catch(() => undefined);
-  }
-}
-
-async function asSlapdRoot<T>(s: SlapdInfo, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ url: s.url, timeout: 5000, tlsOptions: { ca: [readFileSync(s.caFile)] } });
-  await c.bind(s.adminDn, s.adminPassword);
-  try {
-    return await fn(c);
-  } finally {
-    await c.unbind().catch(() => undefined);
-  }
-}
-
 /** A slapd inetOrgPerson with this uid (seeded as the rootdn); DN-escapes the uid. */
 async function slapdUser(s: SlapdInfo, uid: string, password: string, made: string[]): Promise<{ dn: string; anchor: string }> {
   const dn = `uid=${uid.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)},ou=people,${s.baseDn}`;
-  const anchor = await asSlapdRoot(s, async (c) => {
+  const anchor = await asRoot(s, async (c) => {
     await c.add(dn, { objectClass: 'inetOrgPerson', uid, cn: uid, sn: 'Injection', mail: `${uid.replace(/[^A-Za-z0-9]/g, '')}@example.test`, userPassword: password });
     const { searchEntries } = await c.search(dn, { scope: 'base', attributes: ['entryUUID'] });
     return String(searchEntries[0]!.entryUUID);
@@ -123,7 +100,7 @@ describe('18 LDAP injection (names, UPNs and anchors reach the directory escaped
     });
     afterAll(async () => {
       await target?.close();
-      await asSlapdRoot(s, async (c) => {
+      await asRoot(s, async (c) => {
         for (const dn of made.reverse()) await c.del(dn).catch(() => undefined);
       });
     });
@@ -145,14 +122,14 @@ describe('18 LDAP injection (names, UPNs and anchors reach the directory escaped
       for (const anchor of ['*', `${victim.anchor})(entryUUID=*`, `${victim.anchor.slice(0, -1)}*`]) {
         expect((await refusalOf(target.resetPassword({ anchor, name: `${p}victim` }, 'Injected-Pass-66', { mustChange: false, unlock: false }))).reason).toBe('notFound');
       }
-      expect(await slapdBinds(s, victim.dn, 'Victim-Password-1')).toBe(true);
-      expect(await slapdBinds(s, admin.dn, 'Admin-Password-2')).toBe(true);
-      expect(await slapdBinds(s, literal.dn, 'Literal-Password-3')).toBe(true);
+      expect(await bindsWith(s, victim.dn, 'Victim-Password-1')).toBe(true);
+      expect(await bindsWith(s, admin.dn, 'Admin-Password-2')).toBe(true);
+      expect(await bindsWith(s, literal.dn, 'Literal-Password-3')).toBe(true);
 
       await reset(target, literalUid, 'Literal-Changed-44');
-      expect(await slapdBinds(s, literal.dn, 'Literal-Changed-44')).toBe(true);
-      expect(await slapdBinds(s, victim.dn, 'Victim-Password-1')).toBe(true);
-      expect(await slapdBinds(s, admin.dn, 'Admin-Password-2')).toBe(true);
+      expect(await bindsWith(s, literal.dn, 'Literal-Changed-44')).toBe(true);
+      expect(await bindsWith(s, victim.dn, 'Victim-Password-1')).toBe(true);
+      expect(await bindsWith(s, admin.dn, 'Admin-Password-2')).toBe(true);
     });
   });
 
@@ -571,7 +548,7 @@ describe('20 Hostile password input', () => {
     });
     afterAll(async () => {
       await w?.close();
-      await asSlapdRoot(s, async (c) => {
+      await asRoot(s, async (c) => {
         for (const dn of made.reverse()) await c.del(dn).catch(() => undefined);
       });
     });
@@ -581,8 +558,8 @@ describe('20 Hostile password input', () => {
       const u = await slapdUser(s, uid, 'Granite-Heron-Valley-31', made);
       const userId = await linkCloudUser(w.ctx, uid, u.anchor);
       expect(await adminResetStatus(w, userId, EXACT)).toBe('succeeded');
-      expect(await slapdBinds(s, u.dn, EXACT)).toBe(true);
-      for (const wrong of variants(EXACT)) expect(await slapdBinds(s, u.dn, wrong), JSON.stringify(wrong)).toBe(false);
+      expect(await bindsWith(s, u.dn, EXACT)).toBe(true);
+      for (const wrong of variants(EXACT)) expect(await bindsWith(s, u.dn, wrong), JSON.stringify(wrong)).toBe(false);
     });
   });
 

@@ -1,10 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { solveChallenge, type Challenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/sha';
-import { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentLog } from '../../agent/events.js';
 import { startAgent } from '../../agent/main.js';
@@ -23,6 +22,7 @@ import { findUserByUpn, type User } from '../../src/store/users.js';
 import { createAgentRegistrationToken } from '../../src/writeback/registration.js';
 import { createTestDatabase, testDialects, type TestDatabase } from '../helpers/context.js';
 import { slapdTestInfo, uniqueName } from '../helpers/directories.js';
+import { asRoot, bindsWith } from '../e2e/openldap-e2e-setup.js';
 import { freePort, spawnPostern, stopAllSpawned, type SpawnedProcess } from '../helpers/spawn-server.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 
@@ -113,33 +113,15 @@ describe.skipIf(!postgres || !slapd)('two serve processes on one PostgreSQL', ()
     throw new Error(`no message ${count} to ${address} within 20 s`);
   }
 
-  async function bindsWith(dn: string, password: string): Promise<boolean> {
-    const c = new Client({ url: s.url, tlsOptions: { ca: [readFileSync(s.caFile)] } });
-    try {
-      await c.bind(dn, password);
-      return true;
-    } catch (err) {
-      if ((err as { code?: number }).code === 49) return false;
-      throw err;
-    } finally {
-      await c.unbind().catch(() => undefined);
-    }
-  }
-
   /** An entry in slapd (added as the rootdn) and its Postern user, synced and anchored by entryUUID. */
   async function linkedUser(): Promise<{ user: User & { address: string }; dn: string }> {
     const uid = uniqueName('two');
     const dn = `uid=${uid},ou=people,${s.baseDn}`;
-    const c = new Client({ url: s.url, tlsOptions: { ca: [readFileSync(s.caFile)] } });
-    let anchor: string;
-    try {
-      await c.bind(s.adminDn, s.adminPassword);
+    const anchor = await asRoot(s, async (c) => {
       await c.add(dn, { objectClass: ['inetOrgPerson'], uid, cn: uid, sn: uid, mail: `${uid}@contoso.test`, userPassword: DIRECTORY_ORIGINAL });
       const { searchEntries } = await c.search(dn, { scope: 'base', attributes: ['entryUUID'] });
-      anchor = String(searchEntries[0]!.entryUUID);
-    } finally {
-      await c.unbind().catch(() => undefined);
-    }
+      return String(searchEntries[0]!.entryUUID);
+    });
     const user = await userWithEmail('wb', { onPremisesImmutableId: anchor });
     // as the agent's sync leaves it: the password lives in the directory, the cloud holds a synced hash
     await services.db.updateTable('users').set({ on_premises_sync_enabled: 1, password_source: 'hashSync' }).where('id', '=', user.id).execute();
@@ -276,12 +258,12 @@ describe.skipIf(!postgres || !slapd)('two serve processes on one PostgreSQL', ()
       const op = await fetch(`${base === A ? B : A}${location.pathname}`, { headers: { authorization: `Bearer ${adminToken}` } });
       return ((await op.json()) as { status: string; statusDetail?: string }).status;
     };
-    expect(await bindsWith(dn, DIRECTORY_ORIGINAL)).toBe(true);
+    expect(await bindsWith(s, dn, DIRECTORY_ORIGINAL)).toBe(true);
     expect(await reset(B, NEW)).toBe('succeeded');
-    expect(await bindsWith(dn, NEW)).toBe(true);
-    expect(await bindsWith(dn, DIRECTORY_ORIGINAL)).toBe(false);
+    expect(await bindsWith(s, dn, NEW)).toBe(true);
+    expect(await bindsWith(s, dn, DIRECTORY_ORIGINAL)).toBe(false);
     expect(await reset(A, 'Saffron-Lynx-Cascade-84')).toBe('succeeded');
-    expect(await bindsWith(dn, 'Saffron-Lynx-Cascade-84')).toBe(true);
+    expect(await bindsWith(s, dn, 'Saffron-Lynx-Cascade-84')).toBe(true);
 
     // a self-service reset of a writeback user, started on A and finished on B: B's job, A's agent
     const other = await linkedUser();
@@ -293,8 +275,8 @@ describe.skipIf(!postgres || !slapd)('two serve processes on one PostgreSQL', ()
     expect((await call(B, 'POST', `${F}/verifications/email/complete`, { code })).status).toBe(200);
     const done = await call(B, 'POST', `${F}/password`, { newPassword: NEW });
     expect({ status: done.status, body: done.json }).toEqual({ status: 200, body: { result: 'Succeeded' } });
-    expect(await bindsWith(other.dn, NEW)).toBe(true);
-    expect(await bindsWith(other.dn, DIRECTORY_ORIGINAL)).toBe(false);
+    expect(await bindsWith(s, other.dn, NEW)).toBe(true);
+    expect(await bindsWith(s, other.dn, DIRECTORY_ORIGINAL)).toBe(false);
 
     // every job was carried out by the one agent, which only ever spoke to node A
     const jobs = await services.db.selectFrom('writeback_jobs').select(['state', 'agent_id']).where('tenant_id', '=', tenantId).execute();
