@@ -11,6 +11,7 @@ import { SecretBox, systemRandom, type Random } from './lib/crypto.js';
 import { openDatabase, type Db, type Dialect } from './store/database.js';
 import type { WritebackSeam } from './domain/sspr/writeback.js';
 import { createWriteback } from './writeback/service.js';
+import { createNodeSignals, type NodeSignals } from './writeback/node-signals.js';
 
 /** Everything the app needs, built once. Tests build it with a pinned clock or random. */
 export interface Services {
@@ -28,6 +29,8 @@ export interface Services {
   readonly voice: VoiceCaller;
   /** on-premises password operations through the writeback agents (SPEC 3.6) */
   readonly writeback: WritebackSeam;
+  /** writeback wake-ups to and from the other nodes on one PostgreSQL database (unset on SQLite) */
+  readonly nodeSignals: NodeSignals | undefined;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const tokens = new TokenService({ db: handle.db, clock, random, secretBox, publicUrl: config.publicUrl, accessTokenAlg: config.accessTokenAlg });
   const hasher = overrides.hasher ?? createArgon2Hasher(config.argon2);
   const mailer = overrides.mailer ?? createMailer(config);
+  const nodeSignals = createNodeSignals(handle.db, handle.dialect, config.databaseUrl);
   return {
     config,
     db: handle.db,
@@ -60,8 +64,10 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     mailer,
     sms: overrides.sms ?? createSmsSender(config),
     voice: overrides.voice ?? createVoiceCaller(config),
-    writeback: createWriteback({ db: handle.db, clock, random }, { timeoutMs: config.writebackJobTimeoutMs }),
+    writeback: createWriteback({ db: handle.db, clock, random, nodeSignals }, { timeoutMs: config.writebackJobTimeoutMs }),
+    nodeSignals,
     close: async () => {
+      await nodeSignals?.close();
       await hasher.close?.(); // the {CRYPT} worker pool, if it was started
       // its pooled SMTP connections; a mailer passed in belongs to the caller
       if (!overrides.mailer) mailer.close();

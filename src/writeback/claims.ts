@@ -6,7 +6,11 @@ import { claimJob, releaseJob, finishClaimedJob, finishExpiredJobLate, findJob, 
 import { AGENT_LONG_POLL_MAX_SECONDS, type AgentJob, type JobKind, type JobResult } from './protocol.js';
 import { recipientJwe } from './seal.js';
 import { registerWaiter } from './handoff.js';
-import { listen, POLL_MS, signalDone, signalJob } from './signals.js';
+import { listen, listenerCount, POLL_MS, signalDone, signalJob } from './signals.js';
+import type { NodeSignals } from './node-signals.js';
+
+/** The deps of the agent's side: the domain's, and the wake-ups to and from other nodes. */
+type ClaimDeps = DomainDeps & { readonly nodeSignals?: NodeSignals | undefined };
 
 /** The agent's side of the queue: the long poll that claims a job, and the result that finishes it. */
 
@@ -17,8 +21,10 @@ import { listen, POLL_MS, signalDone, signalJob } from './signals.js';
  * claimed by this agent (src/writeback/handoff.ts). The answer carries only this agent's recipient of
  * the JWE.
  */
-export async function claimNextJob(deps: DomainDeps, agent: { agentId: string; tenantId: string }, waitSeconds: number, signal?: AbortSignal): Promise<AgentJob | null> {
+export async function claimNextJob(deps: ClaimDeps, agent: { agentId: string; tenantId: string }, waitSeconds: number, signal?: AbortSignal): Promise<AgentJob | null> {
   const deadline = performance.now() + Math.min(Math.max(waitSeconds, 0), AGENT_LONG_POLL_MAX_SECONDS) * 1000;
+  // jobs queued on other nodes wake this wait as those queued here do
+  deps.nodeSignals?.attend();
   for (;;) {
     // listening before the query: a job inserted while it runs wakes this wait instead of a poll later
     const wake = listen(`job:${agent.tenantId}`);
@@ -36,6 +42,7 @@ export async function claimNextJob(deps: DomainDeps, agent: { agentId: string; t
       // it hung up while the job was being inserted for it: give the job back for a live agent
       await releaseJob(deps.db, handed.id, agent.agentId);
       signalJob(agent.tenantId);
+      deps.nodeSignals?.publish(`job:${agent.tenantId}`);
       return null;
     } finally {
       wake.cancel();
@@ -75,7 +82,7 @@ const sameResult = (job: { state: string; reason: string | null }, r: JobResult)
  * (the directory did act): a late success is then completed in the cloud by the retry sweep.
  * Returns what happened, for the route's status.
  */
-export async function recordJobResult(deps: DomainDeps, agent: { agentId: string; tenantId: string }, jobId: string, r: JobResult): Promise<'recorded' | 'repeat' | 'late'> {
+export async function recordJobResult(deps: ClaimDeps, agent: { agentId: string; tenantId: string }, jobId: string, r: JobResult): Promise<'recorded' | 'repeat' | 'late'> {
   const outcome: JobOutcome = { state: r.outcome, reason: r.outcome === 'refused' ? (r.reason ?? 'other') : null, detail: r.detail ?? null, durationMs: r.durationMs, finishedAt: deps.clock.now().toISOString() };
   const compare = { outcome: r.outcome, reason: outcome.reason ?? undefined } as JobResult;
   // the outcome and the agent's counter in one commit: one durable write fewer on the path the user waits on
@@ -88,6 +95,8 @@ export async function recordJobResult(deps: DomainDeps, agent: { agentId: string
   const recorded = (): 'recorded' => {
     // after the commit: a waiter in this process takes this as the job's result without reading it back
     signalDone(jobId, { state: outcome.state, reason: outcome.reason, agentId: agent.agentId, durationMs: outcome.durationMs });
+    // nobody waits for it here: the request that queued it waits on another node
+    if (listenerCount(`done:${jobId}`) === 0) deps.nodeSignals?.publish(`done:${jobId}`);
     return 'recorded';
   };
   // The usual case first, without reading the job: a job claimed by this agent (so of its tenant: an

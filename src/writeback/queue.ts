@@ -9,11 +9,14 @@ import { refusalError, unreachableError } from './refusals.js';
 import { sealPayload } from './seal.js';
 import { reserveWaiter } from './handoff.js';
 import { listen, POLL_MS, signalJob, type DoneOutcome } from './signals.js';
+import type { NodeSignals } from './node-signals.js';
 
 export interface QueueDeps {
   readonly db: Db;
   readonly clock: Clock;
   readonly random: Random;
+  /** wake-ups to and from the other nodes on one PostgreSQL database (unset: one node) */
+  readonly nodeSignals?: NodeSignals | undefined;
 }
 
 /** An agent is healthy when heard from within three heartbeats, enabled, and its directory reachable. */
@@ -94,7 +97,13 @@ export async function runJob(deps: QueueDeps, input: RunJobInput): Promise<JobDo
     throw err;
   }
   if (taker) taker.hand({ id: jobId, kind: input.kind, expiresAt });
-  else signalJob(input.tenantId);
+  else {
+    signalJob(input.tenantId);
+    // no agent waits here: one long-polling another node takes it as soon as that node hears
+    deps.nodeSignals?.publish(`job:${input.tenantId}`);
+  }
+  // and the result may be recorded on another node: hear it from there
+  deps.nodeSignals?.attend();
 
   // Waiting is measured on the monotonic clock: a pinned test clock must not stop it.
   const deadline = performance.now() + timeoutMs;

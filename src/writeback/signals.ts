@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 
 /**
  * In-process wake-ups: a new job for a tenant, a finished job. They only shorten waits; every wait
- * also polls the database, so an agent long-polling another node still sees the job.
+ * also polls the database, so an agent long-polling another node still sees the job. On PostgreSQL
+ * they also reach the other nodes (node-signals.ts).
  */
 const emitter = new EventEmitter();
 emitter.setMaxListeners(0);
@@ -26,6 +27,14 @@ export interface DoneOutcome {
 /** Raise only AFTER the outcome is committed: a waiter takes `outcome` as the job's recorded result. */
 export function signalDone(jobId: string, outcome?: DoneOutcome): void {
   emitter.emit(`done:${jobId}`, outcome);
+}
+
+/**
+ * A signal another node raised (src/writeback/node-signals.ts): it carries no outcome, so a waiter
+ * reads the job back.
+ */
+export function raiseFromAnotherNode(event: SignalName): void {
+  emitter.emit(event);
 }
 
 /** A subscription taken before a look at the database, waited on after it. */
