@@ -5,7 +5,7 @@ import type { Db } from '../store/database.js';
 import { readLockoutStateForUpdate } from '../store/lockout.js';
 import { revokeRefreshTokensOfUser } from '../store/refresh-tokens.js';
 import { deleteSessionsOfUser } from '../store/sessions.js';
-import { revokeSignInSessions, type User } from '../store/users.js';
+import { isOnPremises, revokeSignInSessions, type User } from '../store/users.js';
 import { modified, recordAudit, type RequestContext } from './audit.js';
 import { isLocked, unlockUser } from './lockout.js';
 import { assertMayActOnUser } from './reset-permission.js';
@@ -52,7 +52,7 @@ export async function adminUnlockUser(deps: AdminAccountDeps, ctx: RequestContex
   // An on-premises account (writeback on) is unlocked in the directory first, whether or not the
   // cloud's smart lockout holds it: the lock the user is hitting may be the directory's.
   const tenant = await findTenantById(deps.db, user.tenantId);
-  const onPremises = (user.passwordSource !== 'cloud' || user.onPremisesSyncEnabled === true) && tenant !== undefined && ssprPolicyOf(tenant).writebackEnabled;
+  const onPremises = isOnPremises(user) && tenant !== undefined && ssprPolicyOf(tenant).writebackEnabled;
   const done = onPremises ? await (deps.writeback ?? noWriteback).unlock({ tenantId: user.tenantId, userId: user.id, origin: 'admin' }) : null;
   return deps.db.transaction().execute(async (trx) => {
     const state = await readLockoutStateForUpdate(trx, user.id);

@@ -4,7 +4,7 @@ import type { Executor } from '../store/database.js';
 import { revokeRefreshTokensOfUser } from '../store/refresh-tokens.js';
 import { deleteSessionsOfUser } from '../store/sessions.js';
 import { findTenantById, type Tenant } from '../store/tenants.js';
-import { revokeSignInSessions, setPasswordHash, type User } from '../store/users.js';
+import { isOnPremises, revokeSignInSessions, setPasswordHash, type User } from '../store/users.js';
 import { recordAudit, type AuditTarget, type RequestContext } from './audit.js';
 import type { DomainDeps } from './deps.js';
 import type { MessageDeps } from './messages.js';
@@ -36,10 +36,6 @@ export const PASSWORD_METHOD_ID = '28c10230-6103-485e-b985-444c60001490';
 
 export type AdminResetDeps = DomainDeps & MessageDeps & { readonly writeback?: WritebackSeam };
 
-/** Where the user's password is decided: on-premises when synchronised or not a cloud password. */
-export function isOnPremises(user: Pick<User, 'onPremisesSyncEnabled' | 'passwordSource'>): boolean {
-  return user.onPremisesSyncEnabled === true || user.passwordSource !== 'cloud';
-}
 
 /** Reference §4.4: the agent that carried the reset, or None for a cloud user. */
 const agentOf = (onPremises: boolean) => (onPremises ? 'Postern writeback agent' : 'None');

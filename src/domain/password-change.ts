@@ -4,7 +4,7 @@ import type { Executor } from '../store/database.js';
 import { revokeRefreshTokensOfUser } from '../store/refresh-tokens.js';
 import { deleteOtherSessionsOfUser } from '../store/sessions.js';
 import { findTenantById, type Tenant } from '../store/tenants.js';
-import { findUserById, findUserByUpn, setPasswordHash, updateUser, type User } from '../store/users.js';
+import { findUserById, isOnPremises, findUserByUpn, setPasswordHash, updateUser, type User } from '../store/users.js';
 import { recordAudit, type AuditTarget, type RequestContext } from './audit.js';
 import { enqueueMessage, type MessageDeps } from './messages.js';
 import { auditReasonFor, checkPasswordShape } from './password-policy.js';
@@ -95,7 +95,7 @@ export async function changeOwnPassword(deps: ChangePasswordDeps, ctx: RequestCo
  * The cloud hash travels with the job for the OnPremisesSuccessCloudFailure retry.
  */
 async function changeOnPremises(deps: ChangePasswordDeps, ctx: RequestContext, tenant: Tenant, user: User, input: ChangePasswordInput, cloudHash: string): Promise<WritebackDone | null> {
-  if (user.passwordSource === 'cloud') return null;
+  if (!isOnPremises(user)) return null;
   if (!ssprPolicyOf(tenant).writebackEnabled) {
     await auditFailure(deps, ctx, tenant, user, 'PasswordWritebackNotEnabled');
     throw new AppError('password.onprem_writeback_off', { data: { ssprCode: 'SSPR_0010' } });

@@ -98,6 +98,15 @@ export async function findTokenUser(db: Executor, tenantId: string, id: string):
 }
 
 /**
+ * Where a user's password is decided: on-premises when the account is synchronised from a directory
+ * or its password is not a cloud one (hashSync, passThrough). One rule for every path that sets or
+ * unlocks a password (admin reset and unlock, self-service reset and unlock, change).
+ */
+export function isOnPremises(user: Pick<User, 'onPremisesSyncEnabled' | 'passwordSource'>): boolean {
+  return user.onPremisesSyncEnabled === true || user.passwordSource !== 'cloud';
+}
+
+/**
  * The canonical form a typed UPN is looked up (and throttled) by: NFKC, then lower case, so the
  * full-width, Kelvin-sign and other compatibility spellings of a name are that name, one account and
  * one bucket. Stored UPNs are ASCII (checkUpn), for which this is plain lower case: every upn_key is

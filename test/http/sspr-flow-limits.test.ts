@@ -47,7 +47,10 @@ describe.each(testDialects())('SSPR flow: eligibility, decoys and limits on %s',
     expect((await refusal(bare.userPrincipalName)).ssprCode).toBe('SSPR_0014');
     await ctx.services.db.updateTable('users').set({ password_source: 'hashSync' } as never).where('id', '=', user.id).execute();
     expect((await refusal(user.userPrincipalName)).ssprCode).toBe('SSPR_0010');
-    await ctx.services.db.updateTable('users').set({ password_source: 'cloud' } as never).where('id', '=', user.id).execute();
+    // a synchronised account is on-premises whatever its password source says, as for an admin reset
+    await ctx.services.db.updateTable('users').set({ password_source: 'cloud', on_premises_sync_enabled: 1 } as never).where('id', '=', user.id).execute();
+    expect((await refusal(user.userPrincipalName)).ssprCode).toBe('SSPR_0010');
+    await ctx.services.db.updateTable('users').set({ password_source: 'cloud', on_premises_sync_enabled: 0 } as never).where('id', '=', user.id).execute();
     expect((await refusal(user.userPrincipalName)).status).toBe(201);
   });
 

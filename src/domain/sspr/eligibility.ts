@@ -2,7 +2,7 @@ import { AppError, type ErrorCode } from '../../errors.js';
 import type { Executor } from '../../store/database.js';
 import { isTransitiveMemberOf } from '../../store/groups.js';
 import type { Tenant } from '../../store/tenants.js';
-import type { User } from '../../store/users.js';
+import { isOnPremises, type User } from '../../store/users.js';
 import { isSsprAllowedForAdmins } from '../authorization-policy.js';
 import { effectivePolicy, usableMethods, type EffectivePolicy, type RegisteredMethods } from '../security-info/status.js';
 import type { SsprPolicy } from '../sspr-policy.js';
@@ -46,7 +46,7 @@ export async function userRefusal(
   if (!admin && policy.enabledFor === 'selected' && !(await isTransitiveMemberOf(db, tenant.id, policy.groupId!.toLowerCase(), user.id))) {
     return done(refuse('sspr.not_in_group', 'SSPR_0013', STEP.notInGroup));
   }
-  const onPremises = user.passwordSource !== 'cloud';
+  const onPremises = isOnPremises(user);
   // Cloud-only users need basic; users whose password lives on-premises need premium (SPEC 2).
   if (!admin && (tenant.edition === 'free' || (onPremises && tenant.edition !== 'premium'))) return done(refuse('sspr.not_licensed', 'SSPR_0012', STEP.notLicensed));
   if (usableMethods(methods, effective).length < effective.methodsRequired) return done(refuse('sspr.not_enough_methods', 'SSPR_0014', STEP.notEnoughMethods));

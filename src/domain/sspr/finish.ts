@@ -3,7 +3,7 @@ import type { Executor } from '../../store/database.js';
 import { revokeRefreshTokensOfUser } from '../../store/refresh-tokens.js';
 import { deleteSessionsOfUser } from '../../store/sessions.js';
 import { clearAttempts, setFlowStatus, updateFlow } from '../../store/sspr.js';
-import { revokeSignInSessions, setPasswordHash, updateUser, type User } from '../../store/users.js';
+import { isOnPremises, revokeSignInSessions, setPasswordHash, updateUser, type User } from '../../store/users.js';
 import type { RequestContext } from '../audit.js';
 import { unlockUser } from '../lockout.js';
 import { enqueueMessage } from '../messages.js';
@@ -56,7 +56,7 @@ export async function resetPassword(deps: FinishDeps, ctx: RequestContext, token
   // failure here is applied to the cloud later (OnPremisesSuccessCloudFailure, src/writeback/retry.ts).
   const passwordHash = await deps.hasher.hash(newPassword);
   let done: WritebackDone | null = null;
-  if (user.passwordSource !== 'cloud') {
+  if (isOnPremises(user)) {
     // Writeback on (eligibility refused it otherwise): the on-premises directory decides first.
     try {
       done = await (deps.writeback ?? noWriteback).resetPassword({ tenantId: tenant.id, userId: user.id, newPassword, mustChange: false, unlock: true, cloudHash: passwordHash, origin: 'selfService' });
@@ -114,7 +114,7 @@ export async function unlockAccount(deps: FinishDeps, ctx: RequestContext, token
   const { flow, user, policy } = await verifiedFlow(deps, token);
   if (!policy.allowUnlockWithoutReset) throw new AppError('sspr.intent_unavailable');
   // an on-premises account is locked on-premises too: the directory unlocks it first
-  const done = user.passwordSource !== 'cloud' ? await (deps.writeback ?? noWriteback).unlock({ tenantId: user.tenantId, userId: user.id, origin: 'selfService' }) : null;
+  const done = isOnPremises(user) ? await (deps.writeback ?? noWriteback).unlock({ tenantId: user.tenantId, userId: user.id, origin: 'selfService' }) : null;
   const now = deps.clock.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
     if (!(await setFlowStatus(trx, flow.id, ['verified'], 'completed', now))) throw new AppError('sspr.flow_not_found');
