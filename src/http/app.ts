@@ -12,7 +12,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { registerRoutes } from './routes/index.js';
 import { documentOnlyCompilers, openApiRoute, registerOpenApi } from './openapi.js';
 import { POSTERN_VERSION } from '../version.js';
-import { decodeUtf8Body, parseFormBody } from './body-encoding.js';
+import { decodeUtf8Body, parseFormBody, unstorableText } from './body-encoding.js';
 
 type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 
@@ -105,16 +105,19 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     }
     if (text.trim() === '') return done(new AppError('request.invalid_json', { message: 'The request body is empty; it must be a JSON object.' }), undefined);
     let parsed: unknown;
+    let unstorable: string | null = null;
     try {
       parsed = JSON.parse(text, (key, value: unknown) => {
         if (key === '__proto__' || (key === 'constructor' && typeof value === 'object' && value !== null && Object.hasOwn(value, 'prototype'))) {
           throw new SyntaxError(`the property name '${key}' is not allowed`);
         }
+        unstorable ??= unstorableText(key, value);
         return value;
       });
     } catch (err) {
       return done(new AppError('request.invalid_json', { message: `The request body is not valid JSON: ${(err as Error).message}` }), undefined);
     }
+    if (unstorable !== null) return done(new AppError('request.invalid', { message: unstorable }), undefined);
     const duplicate = findDuplicateKey(text);
     if (duplicate !== null) {
       return done(new AppError('request.invalid_json', { message: `The request body names the property '${duplicate}' twice in one object.`, data: { duplicateKey: duplicate } }), undefined);

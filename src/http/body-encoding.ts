@@ -16,6 +16,25 @@ export function decodeUtf8Body(body: Buffer | string): string {
   }
 }
 
+/** U+0000, or a UTF-16 surrogate without its pair (JSON's "\ud800" escape allows one). */
+// eslint-disable-next-line no-control-regex -- matching NUL is the point
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Password fields: the password policy refuses NUL and lone surrogates itself, in its own words. */
+const PASSWORD_KEY = /password/i;
+
+/**
+ * Why a JSON string (or property name) cannot be taken, or null. PostgreSQL refuses NUL in text
+ * where SQLite would store it, and both store a lone surrogate as U+FFFD: refused here, the same
+ * on both, before anything is written — nothing legitimate holds either.
+ */
+export function unstorableText(key: string, value: unknown): string | null {
+  if (UNSTORABLE.test(key)) return 'A property name holds a NUL character or an unpaired UTF-16 surrogate; remove it.';
+  if (typeof value !== 'string' || PASSWORD_KEY.test(key) || !UNSTORABLE.test(value)) return null;
+  const what = value.includes('\u0000') ? 'a NUL (zero) character' : 'an unpaired UTF-16 surrogate';
+  return `The property '${key.slice(0, 64)}' holds ${what}, which no text here may hold; remove it.`;
+}
+
 /**
  * application/x-www-form-urlencoded: a repeated name gives an array (as @fastify/formbody did, so a
  * schema refuses it instead of one value winning). A %-escape run that is not UTF-8 (%FF) is refused;

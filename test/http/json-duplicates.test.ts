@@ -42,4 +42,33 @@ describe.each(testDialects())('JSON bodies app-wide on %s', (dialect) => {
     expect(big.statusCode).toBe(413);
     expect(big.json().error.code).toBe('request.too_large');
   });
+
+  it('refuses NUL and unpaired surrogates in any text but a password, alike on both dialects, and writes nothing', async () => {
+    const admin = await ctx.userToken('admin@contoso.test');
+    const count = async () => (await ctx.services.db.selectFrom('users').select('id').execute()).length;
+    const before = await count();
+    const create = (displayName: string) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: '/v1.0/users',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        payload: `{"accountEnabled":true,"displayName":"${displayName}","mailNickname":"odd","userPrincipalName":"odd@contoso.test","passwordProfile":{"password":"Orig1nal-Kestrel-42"}}`,
+      });
+    for (const [name, why] of [['Nul\\u0000Name', /'displayName' holds a NUL/], ['Lone\\ud800Name', /'displayName' holds an unpaired UTF-16 surrogate/], ['Lone\\udc00', /unpaired/]] as const) {
+      const res = await create(name);
+      expect(res.statusCode, name).toBe(400);
+      // Graph's error shape: Graph's code outside, Postern's inside
+      expect(res.json().error, name).toMatchObject({ code: 'Request_BadRequest', innerError: { code: 'request.invalid' } });
+      expect(res.json().error.message, name).toMatch(why);
+    }
+    expect((await send('{"userPrincipalName":"admin@contoso.test","pass\\u0000word":"x"}')).json().error.message).toMatch(/property name/);
+    expect(await count()).toBe(before);
+    // a pair is a character: an emoji's escapes are taken, and the user is made
+    const paired = await create('Fox \\ud83e\\udd8a');
+    expect(paired.statusCode, paired.body).toBe(201);
+    expect(paired.json().displayName).toBe('Fox 🦊');
+    // a password with NUL is left to the password policy, which names it in its own words
+    const res = await send('{"userPrincipalName":"admin@contoso.test","password":"a\\u0000b"}');
+    expect(res.json().error.code).not.toBe('request.invalid');
+  });
 });
